@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Watchkeeper builds, runs and tests with. Cheap when all are present.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ clang pkg-config ccache git ca-certificates curl
+  libcaf-dev libwebsockets-dev rapidjson-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev
+  doctest-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev zlib1g-dev libbenchmark-dev
+  postgresql prometheus-node-exporter
+)
+if [ "${1:-}" = "--test" ]; then
+  # Test-only peers: promtool (prometheus), compose validation, an SMTP server, a browser.
+  packages+=(prometheus docker-compose python3 python3-aiosmtpd procps psmisc)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
