@@ -1,0 +1,24 @@
+#pragma once
+
+// Percent-encoding (RFC 3986) and query strings (application/x-www-form-urlencoded).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wk::http {
+
+// Decodes %XX escapes; nullopt when a '%' is not followed by two hex digits. '+' stays '+'
+// (that rule belongs to query strings only).
+std::optional<std::string> percent_decode(std::string_view text);
+
+// Escapes every byte except the RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~).
+std::string percent_encode(std::string_view text);
+
+// "a=1&b=x+y&c" -> {a:"1", b:"x y", c:""}: pairs split on '&', '+' read as a space, %XX
+// decoded. A malformed escape is kept literally rather than dropping the pair; the first
+// occurrence of a repeated key wins; pairs with an empty key are skipped.
+std::map<std::string, std::string> parse_query(std::string_view raw_query);
+
+}  // namespace wk::http
