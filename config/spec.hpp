@@ -1,0 +1,148 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/address.hpp"
+#include "config/units.hpp"
+
+namespace wk::config {
+
+// The loaded configuration. Defaults match config/examples/full.yaml; every duration is in
+// milliseconds and every size in bytes.
+
+enum class role { viewer, responder, admin };  // ordered: each role can do what the ones before can
+enum class log_level { trace, debug, info, warn, error, off };
+enum class log_format { text, json };
+
+std::string_view to_string(role r);
+std::string_view to_string(log_level level);
+std::string_view to_string(log_format format);
+
+struct server_spec {
+  host_port listen{"0.0.0.0", 3006};
+  std::uint64_t max_body_bytes = 1ULL << 20;
+  std::string external_url = "http://localhost:3006";
+};
+
+struct database_spec {
+  // WATCHKEEPER_DATABASE_URL overrides this when set and non-empty; empty means "not configured".
+  std::string url;
+  std::chrono::milliseconds flush_interval{5'000};
+  std::uint64_t max_buffer_bytes = 256ULL << 20;  // write-behind bound while the database is down
+};
+
+struct storage_spec {
+  std::chrono::milliseconds retention{2 * 3'600'000};
+  std::uint32_t shards = 16;  // a power of two
+};
+
+struct token_spec {
+  std::string name;
+  role r = role::viewer;
+  std::array<unsigned char, 32> sha256{};  // of the bearer token; the token itself is never kept
+};
+
+struct auth_spec {
+  std::vector<token_spec> tokens;
+};
+
+struct scrape_defaults_spec {
+  std::chrono::milliseconds interval{15'000};
+  std::chrono::milliseconds timeout{10'000};
+  std::uint64_t body_size_limit = 10ULL << 20;  // never 0: a scrape body is always bounded
+  std::uint64_t sample_limit = 0;               // 0 = unlimited
+  bool jitter = true;                           // spread scrapes of equal interval over time
+};
+
+struct health_defaults_spec {
+  std::chrono::milliseconds interval{15'000};
+  std::chrono::milliseconds timeout{5'000};
+  std::uint32_t failure_threshold = 3;
+  std::uint32_t success_threshold = 1;
+};
+
+struct supervisor_spec {
+  std::uint32_t restart_budget = 5;  // restarts within restart_window before giving up
+  std::chrono::milliseconds restart_window{60'000};
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{30'000};
+};
+
+struct logging_spec {
+  log_level level = log_level::info;
+  log_format format = log_format::text;
+};
+
+struct scrape_spec {
+  std::string url;
+  std::chrono::milliseconds interval{15'000};
+  std::chrono::milliseconds timeout{10'000};
+  std::uint64_t body_size_limit = 10ULL << 20;  // never 0: a scrape body is always bounded
+  std::uint64_t sample_limit = 0;               // 0 = unlimited
+  bool honor_labels = false;
+};
+
+struct health_check_spec {
+  enum class kind { http, tcp };
+  std::string name;  // unique within the service; defaults to the kind's name
+  kind type = kind::http;
+
+  // type http
+  std::string url;
+  std::string method = "GET";
+  std::vector<status_range> expected_status = std::vector<status_range>(1);  // one range: 2xx
+  std::optional<std::string> body_contains;
+  std::optional<std::string> body_regex;      // ECMAScript; known to compile
+  std::optional<std::uint32_t> tls_min_days;  // https only: fewer days to certificate expiry fails
+  bool tls_verify = true;
+  std::map<std::string, std::string> headers;
+
+  // type tcp
+  host_port address;
+
+  std::optional<std::chrono::milliseconds> max_latency;  // slower counts as a failure
+  std::chrono::milliseconds interval{15'000};
+  std::chrono::milliseconds timeout{5'000};
+  std::uint32_t failure_threshold = 3;
+  std::uint32_t success_threshold = 1;
+};
+
+std::string_view to_string(health_check_spec::kind k);
+
+struct service_spec {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> depends_on;
+  std::optional<scrape_spec> metrics;
+  std::vector<health_check_spec> health;
+};
+
+struct watchkeeper_config {
+  server_spec server;
+  database_spec database;
+  storage_spec storage;
+  auth_spec auth;
+  scrape_defaults_spec scrape_defaults;
+  health_defaults_spec health_defaults;
+  supervisor_spec supervisor;
+  logging_spec logging;
+  std::vector<service_spec> services;
+  std::string source_file;
+};
+
+bool operator==(const scrape_spec& a, const scrape_spec& b);
+bool operator!=(const scrape_spec& a, const scrape_spec& b);
+bool operator==(const health_check_spec& a, const health_check_spec& b);
+bool operator!=(const health_check_spec& a, const health_check_spec& b);
+// Equal services need no restart on reload.
+bool operator==(const service_spec& a, const service_spec& b);
+bool operator!=(const service_spec& a, const service_spec& b);
+
+}  // namespace wk::config
