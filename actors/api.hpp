@@ -1,0 +1,53 @@
+#pragma once
+
+// The REST surface on port 3006: builds the router whose handlers run on the gateway thread and
+// hand work to actors with an http_reply to answer through. Nothing here blocks.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/interfaces.hpp"
+#include "actors/runtime.hpp"
+#include "protocol/http/router.hpp"
+#include "protocol/rest/auth.hpp"
+
+namespace wk::actors {
+
+// The token set, swapped whole on reload while the gateway thread reads it.
+class auth_holder {
+ public:
+  explicit auth_holder(std::shared_ptr<const rest::token_authority> a) : current_(std::move(a)) {}
+  std::shared_ptr<const rest::token_authority> get() const {
+    std::lock_guard<std::mutex> g(mutex_);
+    return current_;
+  }
+  void set(std::shared_ptr<const rest::token_authority> a) {
+    std::lock_guard<std::mutex> g(mutex_);
+    current_ = std::move(a);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const rest::token_authority> current_;
+};
+
+struct reload_outcome {
+  bool ok = false;
+  std::string message;
+};
+
+struct api_settings {
+  runtime_ptr rt;
+  registry_actor registry;
+  std::shared_ptr<auth_holder> auth;
+  std::function<reload_outcome()> reload;  // re-reads the config file; thread-safe
+  std::string version;
+};
+
+std::shared_ptr<http::router> make_api_router(api_settings settings);
+
+}  // namespace wk::actors

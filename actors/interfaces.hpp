@@ -1,0 +1,51 @@
+#pragma once
+
+// The typed edges of the actor tree. Whoever talks to an actor sees only this.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+
+namespace wk::actors {
+
+// Writes sample chunks behind the head; flush on demand (shutdown) answers true when all is written.
+using sample_store_actor = caf::typed_actor<caf::reacts_to<tick_atom>,
+                                            caf::replies_to<flush_atom>::with<bool>>;
+
+// Commits health transitions; the answer is the row id, sent only after COMMIT.
+using health_store_actor =
+  caf::typed_actor<caf::replies_to<record_atom, health_record>::with<std::int64_t>>;
+
+// Services added over REST, kept in PostgreSQL.
+using service_store_actor = caf::typed_actor<
+  caf::replies_to<list_atom>::with<std::vector<persistence::stored_service>>,
+  caf::replies_to<upsert_atom, persistence::stored_service>::with<bool>,
+  caf::replies_to<remove_atom, std::string>::with<bool>>;
+
+// One per watched service: owns the scraper and probers, restarts them, aggregates their status.
+using supervisor_actor =
+  caf::typed_actor<caf::reacts_to<status_atom, watch::scrape_status>,
+                   caf::reacts_to<status_atom, watch::check_status>,
+                   caf::reacts_to<restart_atom, std::string>,
+                   caf::reacts_to<tick_atom>>;
+
+// Services under watch: config + REST; spawns and stops supervisors to match.
+using registry_actor = caf::typed_actor<
+  caf::reacts_to<reload_atom, config_ptr>,
+  caf::reacts_to<load_atom>,
+  caf::reacts_to<load_atom, std::vector<persistence::stored_service>>,
+  caf::reacts_to<status_atom, watch::service_status>,
+  caf::reacts_to<list_atom, http_reply>,
+  caf::reacts_to<show_atom, std::string, http_reply>,
+  caf::reacts_to<upsert_atom, std::string, std::string, bool, http_reply>,
+  caf::reacts_to<remove_atom, std::string, http_reply>,
+  caf::reacts_to<push_atom, std::string, std::string, std::string, http_reply>,
+  caf::replies_to<shutdown_atom>::with<bool>>;
+
+}  // namespace wk::actors

@@ -1,0 +1,50 @@
+#pragma once
+
+// Message payloads. They never leave the process, so the larger plain structs are whitelisted
+// as local message types instead of getting serialization code nobody would run.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "config/loader.hpp"
+#include "net/http_fetcher.hpp"
+#include "persistence/service_store.hpp"
+#include "protocol/http/http_types.hpp"
+#include "watch/service_status.hpp"
+
+namespace wk::actors {
+
+using config_ptr = std::shared_ptr<const config::watchkeeper_config>;
+
+// The way back to an HTTP client waiting on the gateway: call once, from any thread.
+struct http_reply {
+  http::responder respond;
+};
+
+// A health transition to commit before anyone hears of it.
+struct health_record {
+  std::string service;
+  std::string check;
+  std::string from;
+  std::string to;
+  std::string reason;
+  double latency_ms = 0;
+  std::int64_t at_ms = 0;
+};
+
+}  // namespace wk::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::config_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::http_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::health_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::config::service_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::net::fetch_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::net::tcp_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::persistence::stored_service)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<wk::persistence::stored_service>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::scrape_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::check_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::service_status)

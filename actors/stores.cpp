@@ -1,0 +1,184 @@
+#include "actors/stores.hpp"
+
+#include <memory>
+#include <mutex>
+
+#include <caf/all.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "persistence/database.hpp"
+#include "persistence/health_store.hpp"
+#include "persistence/migrations.hpp"
+#include "persistence/sample_writer.hpp"
+#include "persistence/service_store.hpp"
+#include "telemetry/logging.hpp"
+
+namespace wk::actors {
+
+namespace {
+
+std::string labels_json(const tsdb::label_set& labels) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  for (const auto& l : labels.labels()) {
+    if (l.name == "__name__")
+      continue;
+    w.Key(l.name.c_str(), static_cast<rapidjson::SizeType>(l.name.size()));
+    w.String(l.value.c_str(), static_cast<rapidjson::SizeType>(l.value.size()));
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+}  // namespace
+
+bool ensure_schema(runtime& rt, std::string* error) {
+  static std::mutex schema_mutex;
+  std::lock_guard<std::mutex> guard(schema_mutex);
+  if (rt.schema_ready.load())
+    return true;
+  try {
+    auto report = persistence::apply_migrations(rt.database_url);
+    for (const auto& name : report.applied)
+      telemetry::logger("store")->info("applied migration {}", name);
+    rt.schema_ready = true;
+    return true;
+  } catch (const std::exception& e) {
+    if (error)
+      *error = e.what();
+    return false;
+  }
+}
+
+sample_store_actor::behavior_type sample_store(sample_store_actor::pointer self, runtime_ptr rt,
+                                               sample_store_settings settings) {
+  auto log = telemetry::logger("store");
+  auto writer = std::make_shared<persistence::sample_writer>(
+    rt->database_url, persistence::writer_options{settings.max_buffer_bytes});
+  auto last_error = std::make_shared<std::string>();
+  // One flush: hand the head's new samples to the writer, write, then apply retention. gc runs
+  // after collection so retention never drops a sample that was not handed over.
+  auto flush = [=]() -> bool {
+    auto& m = *rt->metrics;
+    auto chunks = rt->head->collect_unflushed();
+    if (!chunks.empty()) {
+      std::vector<persistence::chunk_record> records;
+      records.reserve(chunks.size());
+      for (auto& c : chunks)
+        records.push_back({c.fingerprint, std::string(c.labels.get("__name__")),
+                           labels_json(c.labels), c.min_t, c.max_t, c.count, std::move(c.data)});
+      writer->enqueue(std::move(records));
+    }
+    rt->head->gc(wall_ms());
+    auto before = writer->stats();
+    std::string error;
+    bool ok = ensure_schema(*rt, &error);
+    if (ok && before.buffered_chunks > 0) {
+      auto started = std::chrono::steady_clock::now();
+      ok = writer->flush(&error);
+      m.db_write_duration.get().observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    } else if (ok) {
+      ok = persistence::ping(rt->database_url, &error);
+    }
+    auto after = writer->stats();
+    m.samples_written.get().inc(static_cast<double>(after.written_samples - before.written_samples));
+    m.samples_dropped.with({"write_buffer_full"})
+      .inc(static_cast<double>(after.dropped_samples - before.dropped_samples));
+    m.write_queue_bytes.get().set(static_cast<double>(after.buffered_bytes));
+    m.write_queue_chunks.get().set(static_cast<double>(after.buffered_chunks));
+    m.database_up.get().set(ok ? 1 : 0);
+    if (!ok) {
+      m.db_errors.with({"flush"}).inc();
+      if (error != *last_error)
+        log->error("database write failed (will retry, {} chunks buffered): {}",
+                   after.buffered_chunks, error);
+    } else if (!rt->database_up.load()) {
+      log->info("database reachable");
+    }
+    *last_error = ok ? std::string() : error;
+    rt->database_up = ok;
+    return ok && after.buffered_chunks == 0;
+  };
+  self->delayed_send(self, settings.flush_interval, tick_atom_v);
+  return {
+    [=](tick_atom) {
+      flush();
+      self->delayed_send(self, settings.flush_interval, tick_atom_v);
+    },
+    [=](flush_atom) { return flush(); },
+  };
+}
+
+health_store_actor::behavior_type health_store(health_store_actor::pointer self, runtime_ptr rt) {
+  auto store = std::make_shared<std::unique_ptr<persistence::health_store>>();
+  auto log = telemetry::logger("store");
+  (void)self;
+  return {
+    [=](record_atom, const health_record& r) -> caf::result<std::int64_t> {
+      std::string error;
+      if (!ensure_schema(*rt, &error)) {
+        rt->metrics->db_errors.with({"health"}).inc();
+        return caf::make_error(caf::sec::runtime_error, "database unavailable: " + error);
+      }
+      try {
+        if (!*store)
+          *store = std::make_unique<persistence::health_store>(rt->database_url);
+        return (*store)->record({r.service, r.check, r.from, r.to, r.reason, r.latency_ms, r.at_ms});
+      } catch (const std::exception& e) {
+        store->reset();  // reconnect next time
+        rt->metrics->db_errors.with({"health"}).inc();
+        log->warn("recording health transition service={} check={} failed: {}", r.service,
+                  r.check, e.what());
+        return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
+      }
+    },
+  };
+}
+
+service_store_actor::behavior_type service_store(service_store_actor::pointer self,
+                                                 runtime_ptr rt) {
+  auto store = std::make_shared<std::unique_ptr<persistence::service_store>>();
+  (void)self;
+  // Runs one store operation, reconnecting after a failure, turning exceptions into errors.
+  auto guarded = [=](auto&& op) -> decltype(op(std::declval<persistence::service_store&>())) {
+    std::string error;
+    if (!ensure_schema(*rt, &error))
+      return caf::make_error(caf::sec::runtime_error, "database unavailable: " + error);
+    try {
+      if (!*store)
+        *store = std::make_unique<persistence::service_store>(rt->database_url);
+      return op(**store);
+    } catch (const std::exception& e) {
+      store->reset();
+      rt->metrics->db_errors.with({"services"}).inc();
+      return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
+    }
+  };
+  return {
+    [=](list_atom) -> caf::result<std::vector<persistence::stored_service>> {
+      return guarded([](persistence::service_store& s)
+                       -> caf::result<std::vector<persistence::stored_service>> { return s.list(); });
+    },
+    [=](upsert_atom, const persistence::stored_service& svc) -> caf::result<bool> {
+      return guarded([&](persistence::service_store& s) -> caf::result<bool> {
+        s.upsert(svc);
+        return true;
+      });
+    },
+    [=](remove_atom, const std::string& name) -> caf::result<bool> {
+      return guarded(
+        [&](persistence::service_store& s) -> caf::result<bool> { return s.remove(name); });
+    },
+  };
+}
+
+}  // namespace wk::actors
