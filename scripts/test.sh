@@ -21,13 +21,21 @@ export WK_TEST_DATABASE_URL WK_TEST_PG_DIR="$pg_dir" WK_TEST_PG_PORT="$pg_port"
 export WK_BINARY="$root/build/app/watchkeeper"
 echo "test: PostgreSQL at $WK_TEST_DATABASE_URL"
 
+status=0
+# The fuzz target must build and survive a short run; ctest goes last so its summary closes
+# the output.
+if [ -z "${WK_TEST_LABELS:-}" ]; then
+  echo "test: fuzzing the exposition parser for ${WK_FUZZ_SECONDS:-30} s"
+  if ! "$root/fuzz/run.sh" "${WK_FUZZ_SECONDS:-30}" > "$work/fuzz.log" 2>&1; then
+    tail -n 40 "$work/fuzz.log"
+    echo "test: the fuzzer found a crash (input saved under fuzz/)"
+    status=1
+  else
+    grep -E "^(#[0-9]+\s+DONE|Done)" "$work/fuzz.log" | tail -n 1 || true
+  fi
+fi
+
 label_args=()
 [ -n "${WK_TEST_LABELS:-}" ] && label_args=(-L "$WK_TEST_LABELS")
-status=0
 ctest --test-dir "$root/build" --output-on-failure -j "$(nproc)" "${label_args[@]}" || status=$?
-
-if [ -z "${WK_TEST_LABELS:-}" ] && [ -x "$root/fuzz/run.sh" ]; then
-  echo "test: fuzzing the exposition parser for ${WK_FUZZ_SECONDS:-30} s"
-  "$root/fuzz/run.sh" "${WK_FUZZ_SECONDS:-30}" || status=1
-fi
 exit "$status"
