@@ -8,10 +8,12 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "protocol/exposition_parser.hpp"
 #include "tsdb/head.hpp"
 
 namespace wk::watch {
@@ -52,6 +54,9 @@ class scrape_ingester {
     double v;
   };
   void append_synthetic(const char* name, double v, std::int64_t t_ms);
+  tsdb::series_ref resolve(const protocol::exposition_parser& parser, bool* created);
+  void fill_labels(const protocol::exposition_parser& parser);
+  void erase_cached(tsdb::series_ref ref);
 
   tsdb::head& head_;
   scrape_target target_;
@@ -60,6 +65,11 @@ class scrape_ingester {
   std::vector<std::string> renamed_;  // "exported_<name>" storage for the current series
   std::vector<tsdb::series_ref> previous_;
   std::vector<tsdb::series_ref> current_;
+  // Scrape cache, as Prometheus keeps one: the series as written by the target (name and label
+  // pairs) -> ref, so a known series costs one hash lookup instead of label sorting, hashing and
+  // the head's index. Entries of series the target stopped exposing are pruned after a scrape.
+  std::unordered_map<std::string, tsdb::series_ref> cache_;
+  std::string key_;
 };
 
 }  // namespace wk::watch

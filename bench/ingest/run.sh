@@ -50,7 +50,11 @@ cpu_ticks() {  # utime+stime of the given pids, in clock ticks
   done
   echo "$total"
 }
-pg_pids() { pgrep -d ' ' -f "postgres.*$work/pg" || true; }
+pg_pids() {  # the postmaster and all its children (backends, writer, checkpointer, WAL)
+  local pm
+  pm=$(head -n 1 "$work/pg/data/postmaster.pid")
+  echo "$pm" $(pgrep -P "$pm" || true)
+}
 metric() { curl -s "http://127.0.0.1:$wk_port/metrics" | awk -v m="$1" '$1==m {print $2}'; }
 
 # Warm up: every target scraped and the head populated.
@@ -59,7 +63,7 @@ hz=$(getconf CLK_TCK)
 wk_before=$(cpu_ticks "$wk_pid")
 pg_before=$(cpu_ticks $(pg_pids))
 samples_before=$(metric watchkeeper_samples_ingested_total)
-sleep "$duration"
+if [ -n "${WK_PERF:-}" ]; then perf record -F 499 -g -p "$wk_pid" -o "$WK_PERF" -- sleep "$duration" >/dev/null 2>&1; else sleep "$duration"; fi
 wk_after=$(cpu_ticks "$wk_pid")
 pg_after=$(cpu_ticks $(pg_pids))
 samples_after=$(metric watchkeeper_samples_ingested_total)

@@ -122,3 +122,27 @@ TEST_CASE("OpenMetrics bodies are recognised by content type") {
   REQUIRE(c.size() == 1);
   CHECK(c[0].samples[0].t == 1500);
 }
+
+TEST_CASE("the scrape cache maps a target's series to the same head series every scrape") {
+  tsdb::head h;
+  watch::scrape_ingester ing(h, target());
+  for (int i = 0; i < 5; ++i) {
+    auto out = ing.ingest("a{x=\"1\"} 1\na{x=\"2\"} 2\n", "", 1000 * (i + 1));
+    REQUIRE(out.ok);
+    CHECK(out.series_added == (i == 0 ? 2 : 0));
+  }
+  auto a = select_name(h, "a");
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].samples.size() == 5);
+  CHECK(h.stats().series == 2);
+  // A series that comes back after retention dropped it is created again, not lost for good.
+  REQUIRE(ing.ingest("b 1\n", "", 6000).ok);
+  h.gc(6000 + 3 * 3600 * 1000);
+  h.gc(6000 + 3 * 3600 * 1000);
+  CHECK(select_name(h, "a").empty());
+  REQUIRE(ing.ingest("a{x=\"1\"} 7\n", "", 6000 + 3 * 3600 * 1000 + 1).ok);
+  REQUIRE(ing.ingest("a{x=\"1\"} 8\n", "", 6000 + 3 * 3600 * 1000 + 2).ok);
+  auto back = select_name(h, "a");
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].samples.back().v == 8);
+}
