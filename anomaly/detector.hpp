@@ -1,0 +1,75 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+// Online anomaly detector: one parameter set for every series, O(1) time and memory per sample.
+namespace wk::anomaly {
+
+struct detector_options {
+  // Samples scored 0 while the models settle.
+  std::size_t warmup_samples = 150;
+  // Plain model: Holt level (EWMA weight per sample) and trend weight (0 turns the trend off).
+  double level_alpha = 0.05;
+  double trend_beta = 0.01;
+  // Seasonal model: its level is slower than the plain one, so the daily profile carries the
+  // daily swing; a time-of-day slot learns with `season_gamma` per visit.
+  double season_level_alpha = 0.01;
+  double season_gamma = 0.15;
+  // EWMA weight of the mean absolute residual that scales the surprise.
+  double scale_alpha = 0.02;
+  // Relative component: a surprise counts fully only when it beats the series' own recent
+  // record. The record decays per sample and is raised by `record_margin` when broken, so a
+  // burst of anomalous samples alarms once, not on every sample.
+  double record_decay = 0.997;
+  double record_margin = 1.25;
+  // Absolute component: surprise (residual / mean absolute residual) at which the score
+  // reaches 1 - 1/e; keeps records on clean, quiet series from alarming.
+  double surprise_scale = 6.0;
+};
+
+class detector {
+ public:
+  // Time-of-day slots of the daily seasonal model (fixed: constant memory per series).
+  static constexpr std::size_t season_slots = 48;
+
+  // Throws std::invalid_argument when an option is out of range.
+  explicit detector(detector_options options = {});
+
+  // Feeds one sample; returns the anomaly score in [0, 1]. Non-finite values are ignored
+  // (score 0); timestamps may have gaps and repeat.
+  double update(std::int64_t t_ms, double v);
+
+  std::size_t memory_bytes() const { return sizeof(*this); }
+  std::size_t samples_seen() const { return n_; }
+
+ private:
+  double surprise(std::int64_t t_ms, double x, bool gap);
+  double relative_score(double s);
+  void reset_models();
+
+  detector_options opt_;
+  std::size_t n_ = 0;
+  // Samples since the residual models (re)started; they are trusted after a third of warm-up.
+  std::size_t model_n_ = 0;
+  double last_v_ = 0.0;
+  std::int64_t last_t_ = 0;
+  double interval_ms_ = 0.0;
+  // Counter detection: a series that never decreased during warm-up is modelled by its rate.
+  bool counter_ = false;
+  bool decreased_ = false;
+  double first_v_ = 0.0;
+  // Plain level model and Holt-Winters-style level + time-of-day offsets; the one with the
+  // smaller recent error explains the sample.
+  double mean_ = 0.0;
+  double trend_ = 0.0;
+  double hw_level_ = 0.0;
+  double err_plain_ = 0.0;
+  double err_season_ = 0.0;
+  std::array<double, season_slots> season_{};
+  std::array<std::uint32_t, season_slots> season_visits_{};
+  double record_ = 0.0;
+};
+
+}  // namespace wk::anomaly
