@@ -84,8 +84,8 @@ std::shared_ptr<http::router> make_api_router(api_settings s) {
       respond(http::problem(400, "Configuration invalid; the running one is kept",
                             outcome.message));
   });
-  r->add("GET", "/api/services", [registry](const auto&, const auto&, auto respond) {
-    caf::anon_send(registry, list_atom_v, http_reply{std::move(respond)});
+  r->add("GET", "/api/services", [registry](const auto& req, const auto&, auto respond) {
+    caf::anon_send(registry, list_atom_v, req.raw_query, http_reply{std::move(respond)});
   });
   r->add("GET", "/api/services/{name}", [registry](const auto&, const auto& params, auto respond) {
     caf::anon_send(registry, show_atom_v, params.at("name"), http_reply{std::move(respond)});

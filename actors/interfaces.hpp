@@ -41,7 +41,7 @@ using registry_actor = caf::typed_actor<
   caf::reacts_to<load_atom>,
   caf::reacts_to<load_atom, std::vector<persistence::stored_service>>,
   caf::reacts_to<status_atom, watch::service_status>,
-  caf::reacts_to<list_atom, http_reply>,
+  caf::reacts_to<list_atom, std::string, http_reply>,
   caf::reacts_to<show_atom, std::string, http_reply>,
   caf::reacts_to<upsert_atom, std::string, std::string, bool, http_reply>,
   caf::reacts_to<remove_atom, std::string, http_reply>,

@@ -6,6 +6,7 @@
 
 #include "actors/service_supervisor.hpp"
 #include "config/service_yaml.hpp"
+#include "protocol/http/uri.hpp"
 #include "protocol/rest/service_json.hpp"
 #include "telemetry/logging.hpp"
 #include "watch/scrape_ingester.hpp"
@@ -193,11 +194,16 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
         return;  // a report from a supervisor already replaced
       it->second.status = std::move(s);
     },
-    [self](list_atom, const http_reply& reply) {
+    [self](list_atom, const std::string& raw_query, const http_reply& reply) {
+      auto filter = rest::parse_service_filter(http::parse_query(raw_query));
+      if (!filter.error.empty()) {
+        reply.respond(service_problem(400, "Invalid query", filter.error));
+        return;
+      }
       std::vector<watch::service_status> all;
       for (const auto& [name, e] : self->state.services)
         all.push_back(e.status);
-      reply.respond(http::json_response(200, rest::services_json(all)));
+      reply.respond(http::json_response(200, rest::services_json(all, filter)));
     },
     [self](show_atom, const std::string& name, const http_reply& reply) {
       auto it = self->state.services.find(name);

@@ -7,6 +7,7 @@
 
 #include "app/server.hpp"
 #include "config/loader.hpp"
+#include "promql/promqltest.hpp"
 
 namespace {
 
@@ -16,6 +17,7 @@ Usage:
   watchkeeper [serve] [--config FILE]   watch the configured services (default command)
   watchkeeper check-config FILE...      validate configuration files; exit 0 when valid
   watchkeeper database-url [--config F] print the database URL in force (empty: none)
+  watchkeeper promql-test FILE...       run PromQL tests in Prometheus's promqltest format
   watchkeeper --version                 print the version
   watchkeeper --help                    this text
 
@@ -40,6 +42,24 @@ int check_config(const std::vector<std::string>& files) {
     }
   }
   return status;
+}
+
+int promql_test(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "promql-test: name at least one file\n");
+    return 2;
+  }
+  int passed = 0, failed = 0, skipped = 0;
+  for (const auto& f : files) {
+    auto report = wk::promql::run_promql_test_file(f);
+    for (const auto& failure : report.failures)
+      std::printf("FAIL %s\n", failure.c_str());
+    passed += report.passed;
+    failed += report.failed;
+    skipped += report.skipped;
+  }
+  std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+  return failed == 0 ? 0 : 1;
 }
 
 int print_database_url(const std::string& config_path) {
@@ -78,6 +98,8 @@ int main(int argc, char** argv) {
   }
   if (command == "check-config")
     return check_config(args);
+  if (command == "promql-test")
+    return promql_test(args);
   if (command != "serve" && command != "database-url") {
     std::fprintf(stderr, "unknown command \"%s\"\n\n%s", command.c_str(), usage);
     return 2;

@@ -1,5 +1,7 @@
 #include "protocol/rest/service_json.hpp"
 
+#include <algorithm>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -115,17 +117,87 @@ std::string service_json(const watch::service_status& s) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string services_json(const std::vector<watch::service_status>& all) {
+service_filter parse_service_filter(const std::map<std::string, std::string>& query) {
+  service_filter f;
+  static const char* known[] = {"state", "source", "label", "limit", "offset"};
+  for (const auto& [key, value] : query) {
+    bool ok = false;
+    for (const char* k : known)
+      ok = ok || key == k;
+    if (!ok) {
+      f.error = "unknown query parameter \"" + key + "\" (known: state, source, label, limit, offset)";
+      return f;
+    }
+  }
+  auto number = [&](const char* key, std::size_t& out, std::size_t max) {
+    auto it = query.find(key);
+    if (it == query.end())
+      return true;
+    const auto& text = it->second;
+    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos
+        || std::stoul(text) > max) {
+      f.error = std::string(key) + " must be a whole number from 0 to " + std::to_string(max);
+      return false;
+    }
+    out = std::stoul(text);
+    return true;
+  };
+  if (!number("limit", f.limit, 10000) || !number("offset", f.offset, 100000000))
+    return f;
+  if (auto it = query.find("state"); it != query.end()) {
+    f.state = it->second;
+    if (f.state != "up" && f.state != "down" && f.state != "degraded" && f.state != "unknown")
+      f.error = "state must be up, down, degraded or unknown";
+  }
+  if (auto it = query.find("source"); it != query.end()) {
+    f.source = it->second;
+    if (f.source != "config" && f.source != "api")
+      f.error = "source must be config or api";
+  }
+  if (auto it = query.find("label"); it != query.end()) {
+    auto colon = it->second.find(':');
+    if (colon == std::string::npos || colon == 0)
+      f.error = "label must be name:value";
+    else {
+      f.label_name = it->second.substr(0, colon);
+      f.label_value = it->second.substr(colon + 1);
+    }
+  }
+  return f;
+}
+
+std::string services_json(const std::vector<watch::service_status>& all,
+                          const service_filter& filter) {
+  std::vector<const watch::service_status*> matching;
+  for (const auto& s : all) {
+    auto state = s.state.empty() ? watch::overall_state(s) : s.state;
+    if (!filter.state.empty() && state != filter.state)
+      continue;
+    if (!filter.source.empty() && s.source != filter.source)
+      continue;
+    if (!filter.label_name.empty()) {
+      auto it = s.labels.find(filter.label_name);
+      if (it == s.labels.end() || it->second != filter.label_value)
+        continue;
+    }
+    matching.push_back(&s);
+  }
+  std::sort(matching.begin(), matching.end(),
+            [](const auto* a, const auto* b) { return a->name < b->name; });
   rapidjson::StringBuffer buf;
   writer w(buf);
   w.StartObject();
   w.Key("services");
   w.StartArray();
-  for (const auto& s : all)
-    write_service(w, s);
+  for (std::size_t i = filter.offset; i < matching.size() && i < filter.offset + filter.limit; ++i)
+    write_service(w, *matching[i]);
   w.EndArray();
   w.Key("total");
-  w.Uint64(all.size());
+  w.Uint64(matching.size());
+  w.Key("limit");
+  w.Uint64(filter.limit);
+  w.Key("offset");
+  w.Uint64(filter.offset);
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

@@ -190,8 +190,11 @@ class Watchkeeper(Process):
         raise AssertionError("watchkeeper exited early:\n" + self.output())
 
     def write_config(self, config_text):
-        with open(self.config_path, "w") as f:
+        # Replace the file atomically: a reload must never read it half written.
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
             f.write(config_text.replace("@PORT@", str(self.port)))
+        os.replace(tmp, self.config_path)
 
     def services(self):
         return {s["name"]: s for s in http("GET", self.url + "/api/services").json()["services"]}

@@ -52,6 +52,12 @@ def test_services_crud_auth_and_errors():
             problem(http("POST", api, json.dumps(new), bearer(ADMIN_TOKEN)), 409)
             wait_for(lambda: wk.services()["web"]["scrape"]["up"], 10, "web scraped")
             assert wk.services()["web"]["source"] == "api"
+            listed = http("GET", api + "?source=api").json()
+            assert [x["name"] for x in listed["services"]] == ["web"] and listed["total"] == 1, listed
+            paged = http("GET", api + "?limit=1&offset=1").json()
+            assert [x["name"] for x in paged["services"]] == ["web"] and paged["total"] == 2, paged
+            problem(http("GET", api + "?state=sideways"), 400)
+            problem(http("GET", api + "?limit=lots"), 400)
             assert db.query("SELECT name FROM services") == "web"
             new["labels"] = {"tier": "front"}
             r = http("PUT", api + "/web", json.dumps(new), bearer(ADMIN_TOKEN))
@@ -168,7 +174,8 @@ def test_reload_by_signal_and_endpoint():
             assert set(wk.services()) == {"a", "c"}
             assert wk.alive()
             wk.write_config(base_config(one))
-            assert http("POST", wk.url + "/-/reload", b"", bearer(ADMIN_TOKEN)).status == 200
+            r = http("POST", wk.url + "/-/reload", b"", bearer(ADMIN_TOKEN))
+            assert r.status == 200, r.body
             wait_for(lambda: set(wk.services()) == {"a", "b"}, 10, "reloaded back")
         finally:
             wk.stop()

@@ -51,6 +51,21 @@ def test_serve_without_database_explains():
         assert r.returncode == 2 and "WATCHKEEPER_DATABASE_URL" in r.stderr, r
 
 
+def test_promql_test_command():
+    shared = os.path.join(os.path.dirname(ROOT), "shared", "data", "promql")
+    files = [os.path.join(shared, f) for f in ("literals.test", "selectors.test")]
+    r = run("promql-test", *files)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "56 passed, 0 failed, 0 skipped", r.stdout
+    with Workdir() as wd:
+        bad = os.path.join(wd, "bad.test")
+        with open(bad, "w") as f:
+            f.write("load 5m\n  m 1 2 3\n\neval instant at 10m m\n  m 42\n")
+        r = run("promql-test", bad)
+        assert r.returncode == 1, r
+        assert r.stdout.startswith("FAIL ") and r.stdout.strip().endswith("0 passed, 1 failed, 0 skipped"), r.stdout
+
+
 def test_compose_file_is_valid():
     env = dict(os.environ, WATCHKEEPER_ADMIN_TOKEN="x" * 20)
     r = subprocess.run(["docker-compose", "-f", os.path.join(ROOT, "compose.yaml"), "config", "-q"],
@@ -69,4 +84,4 @@ def test_compose_file_is_valid():
 
 if __name__ == "__main__":
     run_tests([test_version_and_help, test_check_config, test_serve_without_database_explains,
-               test_compose_file_is_valid])
+               test_promql_test_command, test_compose_file_is_valid])
