@@ -125,9 +125,9 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
                                        runtime_ptr rt, config_ptr initial,
                                        health_store_actor health, service_store_actor store) {
   auto log = telemetry::logger("registry");
+  // Nothing is watched until main sends the configuration with reload_atom, once the gateway
+  // listens: otherwise Watchkeeper's checks of itself would record a false "down" at start.
   self->state.config = std::move(initial);
-  apply(self, rt, health);
-  self->send(self, load_atom_v);
   self->set_down_handler([self, rt](caf::down_msg& msg) {
     auto& st = self->state;
     if (auto r = st.retiring.find(msg.source); r != st.retiring.end()) {
@@ -156,6 +156,10 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
   return {
     [self, rt, health](reload_atom, config_ptr cfg) {
       self->state.config = std::move(cfg);
+      if (!self->state.started) {
+        self->state.started = true;
+        self->send(self, load_atom_v);  // the services added over the API, from PostgreSQL
+      }
       if (!self->state.shutting_down)
         apply(self, rt, health);
     },

@@ -26,6 +26,7 @@ struct registry_state {
   std::map<std::string, entry> services;
   std::map<std::string, config::service_spec> api_services;
   bool api_loaded = false;
+  bool started = false;  // the first reload_atom starts watching
   caf::response_promise shutdown_promise;
   std::map<caf::actor_addr, std::string> retiring;  // supervisors told to stop, not yet down
   std::size_t stopping = 0;

@@ -140,6 +140,7 @@ int serve(const std::string& config_path, const std::string& version) {
     log->critical("cannot serve on {}: {}", cfg->server.listen.to_string(), gw_error);
     exit_code = 1;
   } else {
+    caf::anon_send(registry, actors::reload_atom_v, actors::config_ptr(cfg));
     rt->ready = true;
     log->info("watchkeeper {} serving on {}:{} with {} configured services", version, host,
               gw.port(), cfg->services.size());

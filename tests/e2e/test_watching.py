@@ -54,6 +54,8 @@ def test_watch_fail_recover_and_persist():
             assert s["node"]["labels"] == {"team": "infra"}
             assert s["app"]["depends_on"] == ["node"]
             assert s["app"]["state"] == "up"
+            # Watching starts only once the gateway listens: scraping itself never failed.
+            assert s["self"]["scrape"]["failures"] == 0, s["self"]["scrape"]
             one = http("GET", wk.url + "/api/services/app").json()
             assert one["name"] == "app" and one["scrape"]["samples_scraped"] >= 50
 
