@@ -35,7 +35,7 @@ wk_port=$("$root/scripts/free_port.sh")
     echo "  - {name: t$i, metrics: {url: \"http://127.0.0.1:$target_port/t/$i/metrics\"}}"
   done
 } > "$work/bench.yaml"
-WATCHKEEPER_DATABASE_URL=$db_url "$build/app/watchkeeper" serve --config "$work/bench.yaml" 2>"$work/wk.log" &
+WATCHKEEPER_DATABASE_URL=$db_url ${WK_WRAP:-} "$build/app/watchkeeper" serve --config "$work/bench.yaml" 2>"$work/wk.log" &
 wk_pid=$!
 pids+=($wk_pid)
 
@@ -68,11 +68,13 @@ wk_after=$(cpu_ticks "$wk_pid")
 pg_after=$(cpu_ticks $(pg_pids))
 samples_after=$(metric watchkeeper_samples_ingested_total)
 head_series=$(metric watchkeeper_head_series)
+head_bytes=$(metric watchkeeper_head_memory_bytes)
+queue_bytes=$(metric watchkeeper_write_queue_bytes)
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$wk_pid/status")
 
-python3 - "$hz" "$wk_before" "$wk_after" "$pg_before" "$pg_after" "$samples_before" "$samples_after" "$head_series" "$rss_kb" "$targets" "$series" "$duration" <<'PY'
+python3 - "$hz" "$wk_before" "$wk_after" "$pg_before" "$pg_after" "$samples_before" "$samples_after" "$head_series" "$rss_kb" "$targets" "$series" "$duration" "$head_bytes" "$queue_bytes" <<'PY'
 import sys
-hz, wb, wa, pb, pa, sb, sa, series, rss_kb, targets, per, dur = sys.argv[1:]
+hz, wb, wa, pb, pa, sb, sa, series, rss_kb, targets, per, dur, head_bytes, queue_bytes = sys.argv[1:]
 hz = float(hz); samples = float(sa) - float(sb)
 wk_cpu = (int(wa) - int(wb)) / hz; pg_cpu = (int(pa) - int(pb)) / hz
 m = samples / 1e6
@@ -82,4 +84,5 @@ print(f"watchkeeper CPU: {wk_cpu:.2f} s = {wk_cpu/m:.3f} CPU-s per million sampl
 print(f"postgres CPU:    {pg_cpu:.2f} s = {pg_cpu/m:.3f} CPU-s per million samples")
 print(f"together:        {(wk_cpu+pg_cpu)/m:.3f} CPU-s per million samples (target <= 0.4)")
 print(f"head series: {float(series):,.0f}; RSS {int(rss_kb)/1024:.1f} MiB = {int(rss_kb)*1024/float(series):.0f} bytes per active series (target <= 400)")
+print(f"of which the head's own estimate: {float(head_bytes)/float(series):.0f} bytes per series; write queue {float(queue_bytes)/1048576:.1f} MiB")
 PY
