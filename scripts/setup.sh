@@ -8,8 +8,9 @@ packages=(
   postgresql prometheus-node-exporter
 )
 if [ "${1:-}" = "--test" ]; then
-  # Test-only peers: promtool (prometheus), compose validation, an SMTP server, a browser.
-  packages+=(prometheus docker-compose python3 python3-aiosmtpd procps psmisc)
+  # Test-only: promtool (prometheus), compose validation, an SMTP server, openssl for TLS
+  # fixtures, and clang's sanitizer/fuzzer runtime for the fuzz target.
+  packages+=(prometheus docker-compose python3 python3-aiosmtpd procps psmisc openssl libclang-rt-14-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do
