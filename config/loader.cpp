@@ -921,6 +921,12 @@ load_result load_config_file(const std::string& path) {
     }
   }
   if (in.bad()) return fail("read error");
+  // An empty file would load as "all defaults": no services, no tokens. Refused, so a reload
+  // that catches an editor or a deploy tool halfway through writing the file keeps the running
+  // configuration instead of wiping it.
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return fail("is empty; a configuration file needs at least one key");
+  }
   return load(text, path, process_env);
 }
 

@@ -172,6 +172,12 @@ def test_reload_by_signal_and_endpoint():
             problem(http("POST", wk.url + "/-/reload", b"", bearer(RESPONDER_TOKEN)), 403)
             wk.signal(signal.SIGHUP)
             assert set(wk.services()) == {"a", "c"}
+            # A file caught empty (being rewritten) is refused, not taken as "no services".
+            with open(wk.config_path, "w") as f:
+                f.write("\n")
+            d = problem(http("POST", wk.url + "/-/reload", b"", bearer(ADMIN_TOKEN)), 400)
+            assert "empty" in d["detail"], d
+            assert set(wk.services()) == {"a", "c"}
             assert wk.alive()
             wk.write_config(base_config(one))
             r = http("POST", wk.url + "/-/reload", b"", bearer(ADMIN_TOKEN))

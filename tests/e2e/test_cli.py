@@ -35,6 +35,10 @@ def test_check_config():
         r = run("check-config", bad)
         assert r.returncode == 1, r
         assert f"{bad}:7:" in r.stderr and "intervl" in r.stderr, r.stderr
+        empty = os.path.join(wd, "empty.yaml")
+        open(empty, "w").close()
+        r = run("check-config", empty)
+        assert r.returncode == 1 and "is empty" in r.stderr, r
         # serve refuses to start on the same file, naming the error.
         r = run("serve", "--config", bad)
         assert r.returncode == 2 and "intervl" in r.stderr, r

@@ -74,8 +74,9 @@ def test_watch_fail_recover_and_persist():
             assert rows.split("\n") == ["unknown>up", "up>down"], rows
 
             target.recover()
-            wait_for(lambda: all(c["state"] == "up" for c in wk.services()["app"]["checks"]), 10,
-                     "app up again")
+            # Checks and scrapes run on their own timers: wait for both to see the recovery.
+            wait_for(lambda: all(c["state"] == "up" for c in wk.services()["app"]["checks"])
+                     and wk.services()["app"]["scrape"]["up"], 10, "app up again")
             rows = db.query("SELECT to_state FROM health_transitions WHERE service='app' "
                             "AND check_name='http' ORDER BY id")
             assert rows.split("\n") == ["up", "down", "up"], rows
