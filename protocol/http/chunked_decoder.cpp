@@ -2,21 +2,9 @@
 
 #include <algorithm>
 
+#include "protocol/http/uri.hpp"
+
 namespace wk::http {
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 chunked_decoder::status chunked_decoder::fail(status s, const char* why) {
   state_ = state::failed;

@@ -2,8 +2,6 @@
 
 namespace wk::http {
 
-namespace {
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -13,6 +11,8 @@ int hex_value(char c) {
     return c - 'A' + 10;
   return -1;
 }
+
+namespace {
 
 bool is_unreserved(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

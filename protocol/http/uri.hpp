@@ -9,6 +9,9 @@
 
 namespace wk::http {
 
+// The value of one hex digit (0-9, a-f, A-F), or -1 for any other character.
+int hex_value(char c);
+
 // Decodes %XX escapes; nullopt when a '%' is not followed by two hex digits. '+' stays '+'
 // (that rule belongs to query strings only).
 std::optional<std::string> percent_decode(std::string_view text);
