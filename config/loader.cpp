@@ -661,11 +661,74 @@ std::optional<health_check_spec> read_check(walker& w, const field& f,
   return out;
 }
 
+// A list of rule-file globs: non-empty text, no NUL, each at most once.
+void read_globs(walker& w, const field& f, std::vector<std::string>& out) {
+  const auto items = w.list(f);
+  if (!items) return;
+  std::unordered_set<std::string> seen;
+  for (const auto& item : *items) {
+    const auto text = w.non_empty_text(item, "a file name or glob");
+    if (!text) continue;
+    if (!seen.insert(*text).second) {
+      w.error(item, "rule file " + quote(*text) + " listed twice");
+      continue;
+    }
+    out.push_back(*text);
+  }
+}
+
+void read_rules(walker& w, const field& f, rules_spec& out) {
+  const auto m = w.map(f, {"files", "service_files", "evaluation_interval", "external_labels"});
+  if (!m) return;
+  if (const auto* files = m->find("files")) read_globs(w, *files, out.files);
+  if (const auto* files = m->find("service_files")) read_globs(w, *files, out.service_files);
+  read_duration(w, *m, "evaluation_interval", out.evaluation_interval);
+  if (const auto* labels = m->find("external_labels")) {
+    if (const auto entries = w.free_map(*labels)) {
+      for (const auto& entry : entries->entries()) {
+        const std::string& label = entry.key.Scalar();
+        if (!valid_label_name(label) || label.rfind("__", 0) == 0) {
+          w.error_at_key(entry, "invalid label name " + quote(label) +
+                                    " ([a-zA-Z_][a-zA-Z0-9_]*, not starting with \"__\")");
+        } else if (const auto value = w.non_empty_text(entry, "a label value")) {
+          out.external_labels[label] = *value;
+        }
+      }
+    }
+  }
+}
+
+void read_anomaly(walker& w, const field& f, anomaly_spec& out) {
+  const auto m = w.map(f, {"enabled", "threshold", "series", "max_series_per_service"});
+  if (!m) return;
+  read_bool(w, *m, "enabled", out.enabled);
+  if (const auto* threshold = m->find("threshold")) {
+    if (const auto text = w.non_empty_text(*threshold, "a number between 0 and 1")) {
+      char* end = nullptr;
+      const double value = std::strtod(text->c_str(), &end);
+      if (end != text->c_str() + text->size() || !(value > 0.0 && value <= 1.0)) {
+        w.error(*threshold, "expected a number above 0 and at most 1, got " + w.describe(*threshold));
+      } else {
+        out.threshold = value;
+      }
+    }
+  }
+  if (const auto* series = m->find("series")) {
+    if (const auto items = w.list(*series)) {
+      out.series.clear();
+      for (const auto& item : *items) {
+        if (auto text = w.non_empty_text(item, "a PromQL series selector")) out.series.push_back(*text);
+      }
+    }
+  }
+  read_number(w, *m, "max_series_per_service", 0, 1'000'000, out.max_series_per_service);
+}
+
 std::optional<service_spec> read_service(walker& w, const field& f,
                                          const scrape_defaults_spec& scrape_defaults,
                                          const health_defaults_spec& health_defaults,
                                          service_places& places) {
-  const auto m = w.map(f, {"name", "labels", "depends_on", "metrics", "health"});
+  const auto m = w.map(f, {"name", "labels", "depends_on", "metrics", "health", "rule_files"});
   if (!m) return std::nullopt;
   service_spec out;
   if (const auto* name = m->find("name")) {
@@ -715,6 +778,7 @@ std::optional<service_spec> read_service(walker& w, const field& f,
   if (const auto* metrics = m->find("metrics")) {
     out.metrics = read_metrics(w, *metrics, scrape_defaults);
   }
+  if (const auto* files = m->find("rule_files")) read_globs(w, *files, out.rule_files);
 
   if (const auto* health = m->find("health")) {
     if (const auto items = w.list(*health)) {
@@ -847,7 +911,8 @@ void read_services(walker& w, const field& f, watchkeeper_config& config) {
 watchkeeper_config read_config(walker& w, const field& root) {
   watchkeeper_config config;
   const auto m = w.map(root, {"server", "database", "storage", "auth", "scrape_defaults",
-                              "health_defaults", "supervisor", "logging", "services"});
+                              "health_defaults", "supervisor", "logging", "rules", "anomaly",
+                              "services"});
   if (!m) return config;
   if (const auto* f = m->find("server")) read_server(w, *f, config.server);
   if (const auto* f = m->find("database")) read_database(w, *f, config.database);
@@ -855,6 +920,8 @@ watchkeeper_config read_config(walker& w, const field& root) {
   if (const auto* f = m->find("auth")) read_auth(w, *f, config.auth);
   if (const auto* f = m->find("supervisor")) read_supervisor(w, *f, config.supervisor);
   if (const auto* f = m->find("logging")) read_logging(w, *f, config.logging);
+  if (const auto* f = m->find("rules")) read_rules(w, *f, config.rules);
+  if (const auto* f = m->find("anomaly")) read_anomaly(w, *f, config.anomaly);
   // Services inherit these, so they are read first wherever they sit in the file.
   if (const auto* f = m->find("scrape_defaults")) {
     read_scrape_defaults(w, *f, config.scrape_defaults);

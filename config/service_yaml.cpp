@@ -130,6 +130,12 @@ std::string service_to_yaml(const service_spec& service) {
     for (const auto& dependency : service.depends_on) json.value(dependency);
     json.close(']');
   }
+  if (!service.rule_files.empty()) {
+    json.key("rule_files");
+    json.open('[');
+    for (const auto& file : service.rule_files) json.value(file);
+    json.close(']');
+  }
   if (service.metrics) {
     const auto& metrics = *service.metrics;
     json.key("metrics");

@@ -46,7 +46,7 @@ auto fields(const health_check_spec& h) {
 }
 
 auto fields(const service_spec& s) {
-  return std::tie(s.name, s.labels, s.depends_on, s.metrics, s.health);
+  return std::tie(s.name, s.labels, s.depends_on, s.metrics, s.health, s.rule_files);
 }
 
 }  // namespace

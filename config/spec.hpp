@@ -122,6 +122,28 @@ struct service_spec {
   std::vector<std::string> depends_on;
   std::optional<scrape_spec> metrics;
   std::vector<health_check_spec> health;
+  // Rule files (globs, relative to the config file) evaluated for this service only, every
+  // selector limited to service="<name>".
+  std::vector<std::string> rule_files;
+};
+
+// Prometheus rule files. `files` hold global groups, evaluated once over every series;
+// `service_files` are attached to every service as if each listed them in its rule_files.
+struct rules_spec {
+  std::vector<std::string> files;
+  std::vector<std::string> service_files;
+  std::chrono::milliseconds evaluation_interval{15'000};  // for groups without their own interval
+  std::map<std::string, std::string> external_labels;
+};
+
+// Online anomaly detection over each service's series.
+struct anomaly_spec {
+  bool enabled = true;
+  double threshold = 0.9;  // a score at or above it is an anomaly event
+  // PromQL series selectors; every one is limited to the service's own series.
+  std::vector<std::string> series = {"probe_duration_seconds", "probe_success", "up",
+                                     "scrape_duration_seconds"};
+  std::uint32_t max_series_per_service = 500;  // detectors beyond it are not created
 };
 
 struct watchkeeper_config {
@@ -133,6 +155,8 @@ struct watchkeeper_config {
   health_defaults_spec health_defaults;
   supervisor_spec supervisor;
   logging_spec logging;
+  rules_spec rules;
+  anomaly_spec anomaly;
   std::vector<service_spec> services;
   std::string source_file;
 };

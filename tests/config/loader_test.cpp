@@ -123,8 +123,16 @@ TEST_CASE("config/examples/full.yaml sets every key") {
   CHECK(c.supervisor.restart_window == 1min);
   CHECK(c.supervisor.backoff_initial == 500ms);
   CHECK(c.logging.level == wk::config::log_level::info);
+  CHECK(c.rules.files == std::vector<std::string>{"rules/global/*.yml"});
+  CHECK(c.rules.service_files == std::vector<std::string>{"rules/every-service/*.yml"});
+  CHECK(c.rules.evaluation_interval == 10s);
+  CHECK(c.rules.external_labels.at("cluster") == "eu-1");
+  CHECK(c.anomaly.threshold == doctest::Approx(0.95));
+  CHECK(c.anomaly.series == std::vector<std::string>{"probe_duration_seconds", "up"});
+  CHECK(c.anomaly.max_series_per_service == 200);
   REQUIRE(c.services.size() == 2);
   const auto& api = c.services[0];
+  CHECK(api.rule_files == std::vector<std::string>{"rules/api.yml"});
   CHECK(api.labels.at("team") == "payments");
   CHECK(api.depends_on == std::vector<std::string>{"db"});
   REQUIRE(api.metrics);
@@ -147,6 +155,30 @@ TEST_CASE("config/examples/full.yaml sets every key") {
   CHECK(port.address.port == 5432);
   CHECK(port.interval == 15s);  // from health_defaults
   CHECK(c.services[1].health[0].name == "tcp");
+}
+
+TEST_CASE("rules and anomaly sections are checked") {
+  const auto result = wk::config::load_config_string(R"(
+rules:
+  files: [a.yml, a.yml]
+  evaluation_interval: soon
+  external_labels: {__x: y}
+anomaly:
+  threshold: 1.5
+  colour: red
+services:
+  - name: s
+    rule_files: [""]
+)", "bad.yaml");
+  REQUIRE_FALSE(result.config);
+  const std::string text = errors_of(result);
+  CHECK(text.find("bad.yaml:3:") != std::string::npos);
+  CHECK(text.find("listed twice") != std::string::npos);
+  CHECK(text.find("rules.evaluation_interval") != std::string::npos);
+  CHECK(text.find("invalid label name \"__x\"") != std::string::npos);
+  CHECK(text.find("above 0 and at most 1") != std::string::npos);
+  CHECK(text.find("colour") != std::string::npos);
+  CHECK(text.find("services[0].rule_files[0]") != std::string::npos);
 }
 
 TEST_CASE("config/examples/full.yaml names the token variable when it is unset") {
