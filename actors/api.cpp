@@ -120,6 +120,24 @@ std::shared_ptr<http::router> make_api_router(api_settings s) {
   };
   r->add("POST", "/api/metrics/{service}", push);
   r->add("PUT", "/api/metrics/{service}", push);
+
+  // Prometheus's HTTP API, read-only like the rest of GET.
+  auto queries = s.queries;
+  for (const char* endpoint : {"query", "query_range", "series", "labels"}) {
+    auto h = [queries, endpoint](const http::http_request& req, const http::route_params&,
+                                 http::responder respond) {
+      caf::anon_send(queries->next(), query_atom_v, std::string(endpoint), req,
+                     http_reply{std::move(respond)});
+    };
+    r->add("GET", std::string("/api/v1/") + endpoint, h);
+    r->add("POST", std::string("/api/v1/") + endpoint, h);
+  }
+  r->add("GET", "/api/v1/label/{name}/values",
+         [queries](const auto& req, const auto& params, auto respond) {
+           caf::anon_send(queries->next(), query_atom_v,
+                          "label/" + params.at("name") + "/values", req,
+                          http_reply{std::move(respond)});
+         });
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/query_worker.hpp"
 #include "actors/runtime.hpp"
 #include "protocol/http/router.hpp"
 #include "protocol/rest/auth.hpp"
@@ -43,6 +44,7 @@ struct reload_outcome {
 struct api_settings {
   runtime_ptr rt;
   registry_actor registry;
+  std::shared_ptr<query_pool> queries;
   std::shared_ptr<auth_holder> auth;
   std::function<reload_outcome()> reload;  // re-reads the config file; thread-safe
   std::string version;

@@ -39,6 +39,7 @@ struct health_record {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::config_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::http_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::http::http_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::health_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::config::service_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::net::fetch_result)

@@ -7,6 +7,7 @@
 #include "telemetry/logging.hpp"
 #include "watch/check_evaluation.hpp"
 #include "watch/health_machine.hpp"
+#include "watch/probe_recorder.hpp"
 #include "watch/schedule.hpp"
 
 namespace wk::actors {
@@ -20,11 +21,14 @@ std::int64_t wall_ms() {
 }
 
 struct prober_state {
-  prober_state(const config::health_check_spec& spec)
-    : rules(spec), machine(spec.failure_threshold, spec.success_threshold) {
+  prober_state(const prober_settings& settings)
+    : rules(settings.spec),
+      machine(settings.spec.failure_threshold, settings.spec.success_threshold),
+      series(settings.service, settings.spec.name, settings.service_labels) {
   }
   watch::check_rules rules;
   watch::health_machine machine;
+  watch::probe_recorder series;
   bool in_flight = false;
   bool commit_in_flight = false;
   std::chrono::steady_clock::time_point started;
@@ -37,7 +41,7 @@ struct prober_state {
 
 caf::behavior prober(caf::event_based_actor* self, runtime_ptr rt, prober_settings settings,
                      supervisor_actor parent, health_store_actor store) {
-  auto st = std::make_shared<prober_state>(settings.spec);
+  auto st = std::make_shared<prober_state>(settings);
   auto log = telemetry::logger("prober");
   const auto& spec = settings.spec;
   bool is_tcp = spec.type == config::health_check_spec::kind::tcp;
@@ -81,7 +85,11 @@ caf::behavior prober(caf::event_based_actor* self, runtime_ptr rt, prober_settin
 
   auto finish = [=](const watch::check_observation& obs) {
     st->in_flight = false;
-    auto verdict = st->rules.evaluate(obs, wall_ms() / 1000);
+    const auto now = wall_ms();
+    auto verdict = st->rules.evaluate(obs, now / 1000);
+    watch::probe_result sample{verdict.ok, obs.latency_seconds, std::nullopt, verdict.tls_days_left};
+    if (!is_tcp && obs.transport_ok) sample.http_status = obs.status;
+    st->series.record(*rt->head, now, sample);
     st->last_reason = verdict.reason;
     st->last_latency_ms = obs.latency_seconds * 1000.0;
     rt->metrics->health_checks.with({settings.service, spec.name, verdict.ok ? "pass" : "fail"})
@@ -90,7 +98,7 @@ caf::behavior prober(caf::event_based_actor* self, runtime_ptr rt, prober_settin
     auto& s = st->status;
     s.reason = verdict.reason;
     s.latency_ms = st->last_latency_ms;
-    s.last_check_ms = wall_ms();
+    s.last_check_ms = now;
     s.tls_days_left = verdict.tls_days_left;
     commit();
     self->send(parent, status_atom_v, s);

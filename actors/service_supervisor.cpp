@@ -32,7 +32,7 @@ std::vector<child_spec> children_for(const config::service_spec& spec, runtime_p
                    }});
   }
   for (const auto& check : spec.health) {
-    prober_settings p{spec.name, check};
+    prober_settings p{spec.name, check, spec.labels};
     out.push_back({"prober:" + check.name, [rt, p, store](supervisor_actor parent) {
                      return parent->home_system().spawn(prober, rt, p, parent, store);
                    }});

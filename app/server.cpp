@@ -123,7 +123,8 @@ int serve(const std::string& config_path, const std::string& version) {
     return {true, "reloaded"};
   };
 
-  actors::api_settings api{rt, registry, auth, reload, version};
+  auto queries = std::make_shared<actors::query_pool>(sys, rt, 2);
+  actors::api_settings api{rt, registry, queries, auth, reload, version};
   auto router = actors::make_api_router(api);
   const auto& host = cfg->server.listen.host;
   int port = cfg->server.listen.port;
@@ -177,6 +178,7 @@ int serve(const std::string& config_path, const std::string& version) {
   self->send_exit(samples, caf::exit_reason::user_shutdown);
   self->send_exit(health, caf::exit_reason::user_shutdown);
   self->send_exit(services, caf::exit_reason::user_shutdown);
+  queries->stop();
   rt->fetcher.reset();
   log->info("stopped");
   return exit_code;

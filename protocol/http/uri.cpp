@@ -73,8 +73,8 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-std::map<std::string, std::string> parse_query(std::string_view raw_query) {
-  std::map<std::string, std::string> out;
+std::vector<std::pair<std::string, std::string>> parse_query_pairs(std::string_view raw_query) {
+  std::vector<std::pair<std::string, std::string>> out;
   while (!raw_query.empty()) {
     const std::size_t amp = raw_query.find('&');
     const std::string_view pair = raw_query.substr(0, amp);
@@ -87,8 +87,14 @@ std::map<std::string, std::string> parse_query(std::string_view raw_query) {
       continue;
     std::string value =
       eq == std::string_view::npos ? std::string{} : decode_form_component(pair.substr(eq + 1));
-    out.emplace(std::move(key), std::move(value));
+    out.emplace_back(std::move(key), std::move(value));
   }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view raw_query) {
+  std::map<std::string, std::string> out;
+  for (auto& [key, value] : parse_query_pairs(raw_query)) out.emplace(std::move(key), std::move(value));
   return out;
 }
 

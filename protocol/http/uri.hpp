@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wk::http {
 
@@ -23,5 +25,7 @@ std::string percent_encode(std::string_view text);
 // decoded. A malformed escape is kept literally rather than dropping the pair; the first
 // occurrence of a repeated key wins; pairs with an empty key are skipped.
 std::map<std::string, std::string> parse_query(std::string_view raw_query);
+// The same pairs in order, repeated keys kept (Prometheus's match[]=a&match[]=b).
+std::vector<std::pair<std::string, std::string>> parse_query_pairs(std::string_view raw_query);
 
 }  // namespace wk::http
