@@ -12,13 +12,10 @@
 #include "promql/error.hpp"
 #include "promql/lexer.hpp"
 #include "promql/parser.hpp"
+#include "promql/series_notation.hpp"
 
 namespace wk::promql {
 namespace {
-
-// Loads of this many points per series or more are refused: a typo like 1+1x1e9 must not
-// exhaust memory.
-constexpr std::uint64_t max_points_per_series = 1'000'000;
 
 struct case_failure : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -36,87 +33,17 @@ std::string trim(const std::string& s) {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
-// One point of the expanding notation; nullopt = omitted ("_").
-using point = std::optional<double>;
+using point = series_point;
 
-bool parse_number(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  if (s == "stale") {
-    out = tsdb::stale_nan();
-    return true;
-  }
-  char* end = nullptr;
-  out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size();
-}
+bool parse_number(const std::string& s, double& out) { return parse_series_value(s, out); }
 
 std::vector<point> expand_points(const std::string& text) {
-  std::vector<point> out;
-  std::istringstream in(text);
-  std::string tok;
-  while (in >> tok) {
-    if (starts_with(tok, "{{")) throw case_unsupported("native histogram samples are not supported");
-    if (tok == "_") {
-      out.emplace_back();
-      continue;
-    }
-    double v;
-    if (parse_number(tok, v)) {
-      out.emplace_back(v);
-      continue;
-    }
-    const auto x = tok.rfind('x');
-    if (x == std::string::npos || x == 0) throw case_failure("bad series value \"" + tok + "\"");
-    const std::string count_text = tok.substr(x + 1);
-    const std::string head = tok.substr(0, x);
-    char* end = nullptr;
-    const unsigned long long count = std::strtoull(count_text.c_str(), &end, 10);
-    if (count_text.empty() || end != count_text.c_str() + count_text.size() || count >= max_points_per_series)
-      throw case_failure("bad repeat count in \"" + tok + "\"");
-    if (out.size() + count >= max_points_per_series) throw case_failure("too many points in series");
-    if (head == "_") {
-      for (unsigned long long i = 0; i < count; ++i) out.emplace_back();
-      continue;
-    }
-    // "a+bxn" / "a-bxn": the sign that separates start from increment is the first one
-    // after the start that is not part of an exponent.
-    std::size_t sep = std::string::npos;
-    for (std::size_t i = 1; i < head.size(); ++i)
-      if ((head[i] == '+' || head[i] == '-') && head[i - 1] != 'e' && head[i - 1] != 'E') {
-        sep = i;
-        break;
-      }
-    double start, inc = 0;
-    if (sep == std::string::npos) {
-      if (!parse_number(head, start)) throw case_failure("bad series value \"" + tok + "\"");
-    } else if (!parse_number(head.substr(0, sep), start) || !parse_number(head.substr(sep), inc)) {
-      throw case_failure("bad series value \"" + tok + "\"");
-    }
-    for (unsigned long long i = 0; i <= count; ++i) out.emplace_back(start + inc * static_cast<double>(i));
+  try {
+    return expand_series_values(text);
+  } catch (const series_notation_error& e) {
+    if (e.unsupported()) throw case_unsupported(e.what());
+    throw case_failure(e.what());
   }
-  return out;
-}
-
-// Splits "name{a="b"} 1 2 3" into description and points text.
-std::pair<std::string, std::string> split_series_line(const std::string& line) {
-  std::size_t i = 0;
-  while (i < line.size() && line[i] != '{' && line[i] != ' ' && line[i] != '\t') ++i;
-  if (i < line.size() && line[i] == '{') {
-    char quote = 0;
-    for (; i < line.size(); ++i) {
-      const char c = line[i];
-      if (quote) {
-        if (c == '\\') ++i;
-        else if (c == quote) quote = 0;
-      } else if (c == '"' || c == '\'' || c == '`') {
-        quote = c;
-      } else if (c == '}') {
-        ++i;
-        break;
-      }
-    }
-  }
-  return {line.substr(0, i), trim(line.substr(std::min(i, line.size())))};
 }
 
 std::int64_t parse_time(const std::string& s) {
