@@ -9,17 +9,21 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <libwebsockets.h>
 
 #include "protocol/gateway/lws_log.hpp"
+#include "protocol/gateway/ws_messages.hpp"
 #include "protocol/http/chunked_decoder.hpp"
 #include "protocol/http/uri.hpp"
 #include "telemetry/logging.hpp"
@@ -92,6 +96,58 @@ struct pending_reply {
   }
 };
 
+constexpr std::string_view server_version = "0.1.0";
+constexpr std::string_view ws_subprotocol = "watchkeeper.v1";
+// Replies (hello, pong, errors...) queued for one client; a client that keeps asking without
+// reading is a slow consumer.
+constexpr std::size_t max_control_frames = 64;
+// Pulled events the service thread keeps for clients' cursors; older ones are read from the hub.
+constexpr std::size_t min_window_events = 8192;
+// Events read from the hub per step while a client replays from before the window.
+constexpr std::size_t replay_batch = 256;
+// Distinct topics the hello lists at most.
+constexpr std::size_t max_seen_topics = 10000;
+// After the gateway decides to close a client, it has this long to take the close frame.
+constexpr int close_grace_seconds = 10;
+constexpr int close_unauthorized = 4001;
+constexpr int close_slow_consumer = 4008;
+
+// One subscribed topic of one WebSocket client.
+struct topic_subscription {
+  std::uint64_t through = 0;  // events of the topic up to this seq are delivered or skipped
+  // Events of the topic pulled after accounted_seq count into the client's backlog until
+  // written; replayed (older) ones do not.
+  std::uint64_t accounted_seq = 0;
+  std::uint64_t pending_events = 0;
+  std::uint64_t pending_bytes = 0;
+};
+
+// A WebSocket client, created when its upgrade is confirmed and owned by its connection.
+struct ws_client {
+  lws* wsi = nullptr;
+  std::uint64_t id = 0;
+  std::string peer;
+  bool established = false;
+  bool authenticated = false;
+  bool token_offered = false;
+  std::string offered_token;  // from the upgrade request; cleared once decided
+  std::unordered_map<std::string, topic_subscription> topics;
+  std::uint64_t cursor = 0;  // events up to this seq are done for this client
+  // While replaying from before the gateway's window: the batch last read from the hub.
+  std::vector<std::shared_ptr<const events::event>> replay;
+  std::size_t replay_next = 0;
+  std::uint64_t pending_events = 0;
+  std::uint64_t pending_bytes = 0;
+  std::deque<std::string> control;  // replies, written before events
+  std::string message;              // the client message being assembled from fragments
+  bool in_message = false;
+  bool message_binary = false;
+  std::size_t errors_in_a_row = 0;
+  int close_code = 0;  // non-zero: closing with this code; nothing else is sent
+  std::string close_reason;
+  bool writable_requested = false;
+};
+
 // Per TCP connection, hung on the wsi as lws "opaque user data".
 struct connection {
   lws* owner = nullptr;
@@ -99,6 +155,7 @@ struct connection {
   std::uint64_t last_generation = 0;
   bool busy = false;           // a request on this connection is not answered yet
   std::string remote_address;  // looked up once, not per request
+  std::unique_ptr<ws_client> ws;  // after a WebSocket upgrade
 };
 
 enum class phase { receiving, awaiting, sending, draining, done };
@@ -345,10 +402,14 @@ struct gateway::impl {
   std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::uint64_t> timed_out{0};
   std::atomic<std::uint64_t> refused_connections{0};
+  std::atomic<std::uint64_t> websocket_clients{0};
+  std::atomic<std::uint64_t> ws_messages_sent{0};
+  std::atomic<std::uint64_t> ws_slow_closes{0};
 
   // Service thread only.
   listen_spec listen;  // lws keeps a pointer to listen.iface
-  lws_protocols protocols[2]{};
+  lws_protocols protocols[3]{};
+  lws_retry_bo_t ws_retry{};  // heartbeat: lws pings idle clients and drops silent ones
   lws_context* context = nullptr;
   std::uint64_t next_connection_id = 0;
   std::unordered_map<reply_key, lws*, reply_key_hash> awaiting;  // handlers not answered yet
@@ -362,6 +423,19 @@ struct gateway::impl {
   bool timer_armed = false;
   std::vector<queued_response> inbox;
   std::vector<unsigned char> out;  // LWS_PRE headroom + one write
+
+  // WebSocket fan-out (service thread only). Events pulled from the hub are kept in `window`
+  // (contiguous seqs) for the clients' cursors; each event is counted into the backlog of every
+  // subscriber of its topic when pulled, and taken out when written.
+  std::unordered_map<std::string, std::unordered_map<ws_client*, topic_subscription*>>
+    subscribers;
+  std::unordered_set<std::string> seen_topics;  // for the hello
+  std::deque<std::shared_ptr<const events::event>> window;
+  std::uint64_t pulled_seq = 0;
+  std::unordered_map<std::uint64_t, ws_client*> ws_by_id;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> auth_waiting;
+  deadline_timer auth_timer{};
+  bool auth_timer_armed = false;
 
   void run(std::promise<std::string>& ready);
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
@@ -390,6 +464,30 @@ struct gateway::impl {
   bool write_head(lws* wsi, const http::http_response& r, std::size_t content_length, bool close,
                   unsigned char** p, unsigned char* end);
   bool write_whole(lws* wsi, const http::http_response& r, bool head_only, bool close);
+
+  int ws_confirm(lws* wsi);
+  int ws_established(lws* wsi, void* user);
+  int ws_receive(lws* wsi, std::string_view data);
+  int ws_handle_message(ws_client& c);
+  int ws_error(ws_client& c, std::string_view code, std::string_view detail);
+  void ws_subscribe(ws_client& c, const client_message& m);
+  void ws_unsubscribe(ws_client& c, const std::vector<std::string>& topics);
+  void ws_drop_topic(ws_client& c, std::string topic);
+  int ws_writeable(lws* wsi);
+  void ws_closed(lws* wsi);
+  // The next event this client should get, and its subscription; advances the cursor over
+  // events it should not get.
+  std::shared_ptr<const events::event> ws_next_event(ws_client& c, topic_subscription** sub);
+  bool ws_write_text(lws* wsi, std::string_view text);
+  void ws_queue(ws_client& c, std::string text);
+  void ws_request_writable(ws_client& c);
+  void ws_begin_close(ws_client& c, int code, std::string reason);
+  bool ws_check_token(ws_client& c, std::string_view token);
+  void pull_events();
+  void arm_auth_timer();
+  static void on_auth_deadline(lws_sorted_usec_list_t* sul);
+  ws_client* ws_client_of(lws* wsi);
+  std::vector<std::string> known_topics() const;
 };
 
 // --- lifecycle ------------------------------------------------------------------------------
@@ -420,6 +518,21 @@ bool gateway::start(std::string* error) {
     return fail("max_connections must be positive");
   if (o.response_timeout.count() <= 0)
     return fail("response_timeout must be positive");
+  const auto& ws = o.websocket;
+  if (ws.hub) {
+    if (ws.max_message_bytes == 0 || ws.max_message_bytes > (64u << 20))
+      return fail("websocket.max_message_bytes must be between 1 and 67108864");
+    if (ws.max_backlog_events == 0 || ws.max_backlog_bytes == 0)
+      return fail("websocket backlog limits must be positive");
+    if (ws.auth_timeout.count() <= 0)
+      return fail("websocket.auth_timeout must be positive");
+    if (ws.ping_interval.count() <= 0 || ws.idle_timeout <= ws.ping_interval ||
+        ws.idle_timeout.count() > 65535)
+      return fail("websocket.idle_timeout must be longer than a positive ping_interval "
+                  "(and at most 65535 s)");
+    if (ws.max_topics_per_client == 0 || ws.max_errors_in_a_row == 0)
+      return fail("websocket.max_topics_per_client and max_errors_in_a_row must be positive");
+  }
   auto spec = parse_bind_address(o.bind_address);
   if (!spec)
     return fail("bind address '" + o.bind_address + "' is not an IP address");
@@ -461,6 +574,9 @@ gateway::stats gateway::get_stats() const {
   s.open_connections = impl_->open_connections.load(std::memory_order_relaxed);
   s.timed_out = impl_->timed_out.load(std::memory_order_relaxed);
   s.refused_connections = impl_->refused_connections.load(std::memory_order_relaxed);
+  s.websocket_clients = impl_->websocket_clients.load(std::memory_order_relaxed);
+  s.ws_messages_sent = impl_->ws_messages_sent.load(std::memory_order_relaxed);
+  s.ws_slow_closes = impl_->ws_slow_closes.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -475,6 +591,16 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     protocols[0].name = "http";
     protocols[0].callback = &impl::callback;
     protocols[0].per_session_data_size = sizeof(session_slot);
+    // A client that offers the named subprotocol binds here; one that offers none lands on
+    // protocols[0]. Both share the callback, so WebSocket handling is the same either way.
+    protocols[1] = protocols[0];
+    protocols[1].name = ws_subprotocol.data();
+    protocols[2] = lws_protocols{};
+    const auto& ws = options.websocket;
+    ws_retry = lws_retry_bo_t{};
+    ws_retry.secs_since_valid_ping = static_cast<std::uint16_t>(ws.ping_interval.count());
+    ws_retry.secs_since_valid_hangup = static_cast<std::uint16_t>(ws.idle_timeout.count());
+    pulled_seq = ws.hub ? ws.hub->last_seq() : 0;
 
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
@@ -490,6 +616,8 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     info.keepalive_timeout =
       static_cast<int>(std::max<long long>(1, options.keepalive_timeout.count()));
     info.pt_serv_buf_size = 32 * 1024;
+    if (ws.hub)
+      info.retry_and_idle_policy = &ws_retry;
     info.gid = -1;
     info.uid = -1;
     context = lws_create_context(&info);
@@ -500,6 +628,9 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     timer = deadline_timer{};
     timer.owner = this;
     timer_armed = false;
+    auth_timer = deadline_timer{};
+    auth_timer.owner = this;
+    auth_timer_armed = false;
     lws_vhost* vhost = lws_get_vhost_by_name(context, "default");
     bound_port = vhost ? lws_get_vhost_listen_port(vhost) : options.port;
     {
@@ -513,6 +644,15 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     }
     ready.set_value(std::string("cannot start the gateway: ") + e.what());
     return;
+  }
+  if (auto hub = options.websocket.hub) {
+    // The waker runs on publishers' threads: it only wakes the service thread, and never after
+    // the context is gone (the mailbox forgets it under the same lock first).
+    hub->set_waker([box = box] {
+      std::lock_guard<std::mutex> lock(box->mutex);
+      if (box->context)
+        lws_cancel_service(box->context);
+    });
   }
   log->info("listening on {}:{}", listen.shown(), bound_port.load());
   ready.set_value({});
@@ -528,11 +668,19 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     box->context = nullptr;
     box->queue.clear();
   }
+  if (options.websocket.hub)
+    options.websocket.hub->set_waker(nullptr);
   lws_sul_cancel(&timer.sul);
+  lws_sul_cancel(&auth_timer.sul);
   lws_context_destroy(context);
   context = nullptr;
   awaiting.clear();
   oldest = newest = nullptr;
+  subscribers.clear();
+  seen_topics.clear();
+  window.clear();
+  ws_by_id.clear();
+  auth_waiting.clear();
   log->info("stopped listening on port {}", bound_port.load());
 }
 
@@ -575,6 +723,7 @@ int gateway::impl::handle(lws* wsi, lws_callback_reasons reason, void* user, voi
 
     case LWS_CALLBACK_WSI_DESTROY: {
       destroy_session(user);  // normally gone already (DROP_PROTOCOL / CLOSED_HTTP)
+      ws_closed(wsi);         // normally done at CLOSED
       auto* c = static_cast<connection*>(lws_get_opaque_user_data(wsi));
       if (c && c->owner == wsi) {
         lws_set_opaque_user_data(wsi, nullptr);
@@ -637,7 +786,25 @@ int gateway::impl::handle(lws* wsi, lws_callback_reasons reason, void* user, voi
     }
 
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      // lws tells every protocol; the two share this callback, so act once.
+      if (lws_get_protocol(wsi) == &protocols[1])
+        return 0;
       drain_inbox();
+      pull_events();
+      return 0;
+
+    case LWS_CALLBACK_ESTABLISHED:
+      return ws_established(wsi, user);
+
+    case LWS_CALLBACK_RECEIVE:
+      return ws_receive(wsi, std::string_view(static_cast<const char*>(in), len));
+
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return ws_writeable(wsi);
+
+    case LWS_CALLBACK_CLOSED:
+      ws_closed(wsi);
+      destroy_session(user);
       return 0;
 
     default:
@@ -663,10 +830,12 @@ void gateway::impl::destroy_session(void* user) {
 }
 
 int gateway::impl::on_upgrade(lws* wsi, std::string_view protocol) {
-  // Served: HTTP/1.1 only. lws 4.1 mishandles h2c (request bodies are lost, stream 1 gets no
-  // send window), and the WebSocket fan-out is not attached yet, so every upgrade is answered
-  // with a problem and the connection closed. A WebSocket protocol takes over here later.
+  // lws 4.1 mishandles h2c (request bodies are lost, stream 1 gets no send window), so only
+  // WebSocket upgrades are taken, and only with an event hub to serve; the rest are answered
+  // with a problem and the connection closed.
   const bool h2c = ascii_iequals(protocol, "h2c");
+  if (!h2c && ascii_iequals(protocol, "websocket") && options.websocket.hub)
+    return ws_confirm(wsi);
   const auto answer =
     h2c ? http::problem(505, "HTTP Version Not Supported",
                         "HTTP/2 upgrades (h2c) are not supported; send the request over HTTP/1.1")
@@ -1144,6 +1313,514 @@ int gateway::impl::begin_drain(lws* wsi, session& s) {
     wsi, PENDING_TIMEOUT_USER_OK,
     static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(drain_time).count()));
   return 0;
+}
+
+
+// --- WebSocket ------------------------------------------------------------------------------
+
+ws_client* gateway::impl::ws_client_of(lws* wsi) {
+  connection* c = connection_of(wsi);
+  return c ? c->ws.get() : nullptr;
+}
+
+int gateway::impl::ws_confirm(lws* wsi) {
+  connection* conn = connection_of(wsi);
+  if (!conn)
+    return -1;
+  ++requests;
+  const auto& ws = options.websocket;
+  if (!ws.allowed_origins.empty()) {
+    const int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (n > 0) {
+      std::string origin(static_cast<std::size_t>(n) + 1, '\0');
+      const int copied = lws_hdr_copy(wsi, origin.data(), n + 1, WSI_TOKEN_ORIGIN);
+      origin.resize(copied > 0 ? static_cast<std::size_t>(copied) : 0);
+      const bool allowed =
+        std::any_of(ws.allowed_origins.begin(), ws.allowed_origins.end(),
+                    [&](const std::string& a) { return ascii_iequals(a, trim(origin)); });
+      if (!allowed) {
+        log->info("refusing a WebSocket upgrade from origin '{}'", origin.substr(0, 200));
+        if (write_whole(wsi,
+                        http::problem(403, "Forbidden",
+                                      "WebSocket connections from this Origin are not allowed"),
+                        false, true))
+          ++responses;
+        return -1;
+      }
+    }
+  }
+  auto client = std::make_unique<ws_client>();
+  // Token from ?token=... (lws hands the query over decoded) or "Authorization: Bearer ...".
+  std::string buffer(max_token_bytes + 8, '\0');
+  if (const char* token = lws_get_urlarg_by_name(wsi, "token=", buffer.data(),
+                                                 static_cast<int>(buffer.size()))) {
+    client->token_offered = true;
+    client->offered_token = token;
+  } else {
+    const int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 0 && static_cast<std::size_t>(n) <= max_token_bytes + 16) {
+      std::string value(static_cast<std::size_t>(n) + 1, '\0');
+      const int copied = lws_hdr_copy(wsi, value.data(), n + 1, WSI_TOKEN_HTTP_AUTHORIZATION);
+      value.resize(copied > 0 ? static_cast<std::size_t>(copied) : 0);
+      const std::string_view v = trim(value);
+      if (v.size() > 7 && ascii_iequals(v.substr(0, 7), "bearer ")) {
+        client->token_offered = true;
+        client->offered_token = std::string(trim(v.substr(7)));
+      }
+    }
+  }
+  conn->ws = std::move(client);
+  return 0;
+}
+
+int gateway::impl::ws_established(lws* wsi, void* user) {
+  destroy_session(user);  // the HTTP transaction that carried the upgrade is over
+  connection* conn = connection_of(wsi);
+  ws_client* c = conn ? conn->ws.get() : nullptr;
+  if (!c)
+    return -1;
+  c->wsi = wsi;
+  c->id = conn->id;
+  if (conn->remote_address.empty()) {
+    char peer[128];
+    if (const char* address = lws_get_peer_simple(wsi, peer, sizeof peer))
+      conn->remote_address = address;
+  }
+  c->peer = conn->remote_address;
+  c->established = true;
+  ws_by_id[c->id] = c;
+  ++websocket_clients;
+  pull_events();
+  c->cursor = pulled_seq;
+
+  const auto& ws = options.websocket;
+  const bool auth_required = static_cast<bool>(ws.authorize);
+  if (!auth_required) {
+    c->authenticated = true;
+  } else if (c->token_offered) {
+    const std::string token = std::move(c->offered_token);
+    c->offered_token.clear();
+    if (!ws_check_token(*c, token)) {
+      ws_begin_close(*c, close_unauthorized, "unauthorized");
+      return 0;
+    }
+  } else {
+    auth_waiting.emplace_back(std::chrono::steady_clock::now() + ws.auth_timeout, c->id);
+    if (!auth_timer_armed)
+      arm_auth_timer();
+  }
+  log->debug("WebSocket client {} connected from {}", c->id, c->peer);
+  ws_queue(*c, render_hello(server_version, pulled_seq, known_topics(), auth_required));
+  return 0;
+}
+
+bool gateway::impl::ws_check_token(ws_client& c, std::string_view token) {
+  bool ok = false;
+  try {
+    ok = options.websocket.authorize(token);
+  } catch (const std::exception& e) {
+    log->error("the WebSocket authorize callback threw: {}", e.what());
+  } catch (...) {
+    log->error("the WebSocket authorize callback threw");
+  }
+  c.authenticated = ok;
+  if (!ok)
+    log->info("WebSocket client {} from {}: token refused", c.id, c.peer);
+  return ok;
+}
+
+std::vector<std::string> gateway::impl::known_topics() const {
+  std::vector<std::string> topics = fixed_topics();
+  std::vector<std::string> metrics;
+  for (const auto& topic : seen_topics)
+    if (valid_topic(topic) &&
+        std::find(topics.begin(), topics.end(), topic) == topics.end())
+      metrics.push_back(topic);
+  std::sort(metrics.begin(), metrics.end());
+  topics.insert(topics.end(), metrics.begin(), metrics.end());
+  return topics;
+}
+
+int gateway::impl::ws_receive(lws* wsi, std::string_view data) {
+  ws_client* c = ws_client_of(wsi);
+  if (!c)
+    return -1;
+  if (c->close_code)
+    return 0;  // closing: input no longer matters
+  if (!c->in_message) {
+    c->in_message = true;
+    c->message.clear();
+    c->message_binary = lws_frame_is_binary(wsi) != 0;
+  }
+  const auto& ws = options.websocket;
+  if (c->message.size() + data.size() > ws.max_message_bytes) {
+    log->info("WebSocket client {} from {}: message over {} bytes, closing", c->id, c->peer,
+              ws.max_message_bytes);
+    static constexpr char reason[] = "message too large";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(reason)),
+                     sizeof reason - 1);
+    return -1;
+  }
+  c->message.append(data);
+  if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0)
+    return 0;
+  c->in_message = false;
+  if (c->message_binary) {
+    c->message.clear();
+    return ws_error(*c, "unsupported", "binary messages are not supported; send JSON text");
+  }
+  if (!valid_utf8(c->message)) {
+    log->info("WebSocket client {} from {}: invalid UTF-8, closing", c->id, c->peer);
+    static constexpr char reason[] = "invalid UTF-8";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(reason)),
+                     sizeof reason - 1);
+    return -1;
+  }
+  const int rc = ws_handle_message(*c);
+  c->message.clear();
+  if (c->message.capacity() > 4096)
+    c->message.shrink_to_fit();  // one large message does not pin its buffer for the session
+  return rc;
+}
+
+int gateway::impl::ws_error(ws_client& c, std::string_view code, std::string_view detail) {
+  if (++c.errors_in_a_row >= options.websocket.max_errors_in_a_row) {
+    log->info("WebSocket client {} from {}: {} bad messages in a row, closing", c.id, c.peer,
+              c.errors_in_a_row);
+    static constexpr char reason[] = "too many bad messages";
+    lws_close_reason(c.wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(reason)),
+                     sizeof reason - 1);
+    return -1;
+  }
+  ws_queue(c, render_error(code, detail));
+  return 0;
+}
+
+int gateway::impl::ws_handle_message(ws_client& c) {
+  std::string error;
+  const auto m = parse_client_message(c.message, &error);
+  if (!m)
+    return ws_error(c, "bad_message", error);
+  switch (m->type) {
+    case client_message_type::ping:
+      c.errors_in_a_row = 0;
+      ws_queue(c, render_pong(m->id_json, pulled_seq));
+      return 0;
+    case client_message_type::auth:
+      c.errors_in_a_row = 0;
+      if (c.authenticated || ws_check_token(c, m->token))
+        ws_queue(c, render_authenticated());
+      else
+        ws_begin_close(c, close_unauthorized, "unauthorized");
+      return 0;
+    case client_message_type::subscribe:
+      if (!c.authenticated) {
+        ws_begin_close(c, close_unauthorized, "unauthorized");
+        return 0;
+      }
+      {
+        std::size_t added = 0;
+        for (const auto& t : m->topics)
+          added += c.topics.count(t) ? 0 : 1;
+        if (c.topics.size() + added > options.websocket.max_topics_per_client)
+          return ws_error(c, "bad_message",
+                          "a client may subscribe to at most " +
+                            std::to_string(options.websocket.max_topics_per_client) + " topics");
+      }
+      c.errors_in_a_row = 0;
+      ws_subscribe(c, *m);
+      return 0;
+    case client_message_type::unsubscribe:
+      c.errors_in_a_row = 0;
+      ws_unsubscribe(c, m->topics);
+      return 0;
+  }
+  return 0;
+}
+
+void gateway::impl::ws_subscribe(ws_client& c, const client_message& m) {
+  auto& hub = *options.websocket.hub;
+  pull_events();
+  std::uint64_t through = pulled_seq;
+  std::string resync_reason;
+  std::uint64_t oldest = 0;
+  if (m.since) {
+    oldest = hub.oldest_seq();
+    if (*m.since > pulled_seq)
+      resync_reason = "seq ahead of the server (restarted?)";
+    else if (oldest != 0 && *m.since + 1 < oldest)
+      resync_reason = "gap too old";
+    else
+      through = *m.since;
+  }
+  for (const auto& topic : m.topics) {
+    auto [it, inserted] = c.topics.try_emplace(topic);
+    topic_subscription& sub = it->second;
+    if (inserted) {
+      sub.accounted_seq = pulled_seq;
+      sub.through = through;
+      subscribers[topic].emplace(&c, &sub);
+      hub.add_subscriber(topic);
+    } else if (m.since && resync_reason.empty()) {
+      sub.through = through;  // asked again with since: replay from there
+    }
+    c.cursor = std::min(c.cursor, sub.through);
+  }
+  ws_queue(c, render_subscribed(m.topics, pulled_seq));
+  if (!resync_reason.empty())
+    ws_queue(c, render_resync(resync_reason, oldest, pulled_seq));
+}
+
+void gateway::impl::ws_drop_topic(ws_client& c, std::string topic) {
+  const auto it = c.topics.find(topic);
+  if (it == c.topics.end())
+    return;
+  c.pending_events -= it->second.pending_events;
+  c.pending_bytes -= it->second.pending_bytes;
+  c.topics.erase(it);
+  const auto s = subscribers.find(topic);
+  if (s != subscribers.end()) {
+    s->second.erase(&c);
+    if (s->second.empty())
+      subscribers.erase(s);
+  }
+  if (options.websocket.hub)
+    options.websocket.hub->remove_subscriber(topic);
+}
+
+void gateway::impl::ws_unsubscribe(ws_client& c, const std::vector<std::string>& topics) {
+  for (const auto& t : topics)
+    ws_drop_topic(c, t);
+  ws_queue(c, render_unsubscribed(topics, pulled_seq));
+}
+
+void gateway::impl::ws_queue(ws_client& c, std::string text) {
+  if (c.close_code)
+    return;
+  if (c.control.size() >= max_control_frames) {
+    ++ws_slow_closes;
+    log->warn("closing WebSocket client {} from {}: slow consumer, {} replies unread", c.id,
+              c.peer, c.control.size());
+    ws_begin_close(c, close_slow_consumer, "slow consumer");
+    return;
+  }
+  c.control.push_back(std::move(text));
+  ws_request_writable(c);
+}
+
+void gateway::impl::ws_request_writable(ws_client& c) {
+  if (c.writable_requested)
+    return;
+  c.writable_requested = true;
+  lws_callback_on_writable(c.wsi);
+}
+
+void gateway::impl::ws_begin_close(ws_client& c, int code, std::string reason) {
+  if (c.close_code)
+    return;
+  c.close_code = code;
+  c.close_reason = std::move(reason);
+  c.control.clear();
+  while (!c.topics.empty())
+    ws_drop_topic(c, c.topics.begin()->first);
+  c.writable_requested = false;  // the close must get its own callback
+  ws_request_writable(c);
+  // The close frame goes out once the client reads; one that never does is dropped.
+  lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, close_grace_seconds);
+}
+
+void gateway::impl::pull_events() {
+  const auto& ws = options.websocket;
+  if (!ws.hub)
+    return;
+  bool gap = false;
+  auto fresh = ws.hub->read_shared_after(pulled_seq, std::numeric_limits<std::size_t>::max(), &gap);
+  if (fresh.empty())
+    return;
+  if (gap || fresh.front()->seq != pulled_seq + 1) {
+    // Events went by unseen (the service thread stalled for a whole ring): the window restarts;
+    // clients behind it read from the hub, which tells them to resync.
+    log->warn("the gateway fell behind the event ring: seq {} -> {}", pulled_seq,
+              fresh.front()->seq);
+    window.clear();
+  }
+  for (auto& e : fresh) {
+    pulled_seq = e->seq;
+    if (seen_topics.size() < max_seen_topics)
+      seen_topics.insert(e->topic);
+    const auto s = subscribers.find(e->topic);
+    if (s != subscribers.end()) {
+      const std::uint64_t bytes = e->frame->size();
+      // Copy: a slow close below removes clients from this very map.
+      const std::vector<std::pair<ws_client*, topic_subscription*>> targets(s->second.begin(),
+                                                                            s->second.end());
+      for (const auto& [c, sub] : targets) {
+        sub->pending_events += 1;
+        sub->pending_bytes += bytes;
+        c->pending_events += 1;
+        c->pending_bytes += bytes;
+        if (c->pending_events > ws.max_backlog_events || c->pending_bytes > ws.max_backlog_bytes) {
+          ++ws_slow_closes;
+          log->warn("closing WebSocket client {} from {}: slow consumer, {} events / {} bytes "
+                    "pending",
+                    c->id, c->peer, c->pending_events, c->pending_bytes);
+          ws_begin_close(*c, close_slow_consumer, "slow consumer");
+        } else {
+          ws_request_writable(*c);
+        }
+      }
+    }
+    window.push_back(std::move(e));
+  }
+  const std::size_t keep = std::max(min_window_events, ws.max_backlog_events);
+  while (window.size() > keep)
+    window.pop_front();
+}
+
+std::shared_ptr<const events::event> gateway::impl::ws_next_event(ws_client& c,
+                                                                 topic_subscription** sub) {
+  while (c.cursor < pulled_seq) {
+    std::shared_ptr<const events::event> e;
+    if (!window.empty() && c.cursor + 1 >= window.front()->seq) {
+      c.replay.clear();
+      c.replay_next = 0;
+      e = window[static_cast<std::size_t>(c.cursor + 1 - window.front()->seq)];
+    } else {
+      // Replaying from before the window: read from the hub a batch at a time.
+      if (c.replay_next == c.replay.size() || c.replay[c.replay_next]->seq != c.cursor + 1) {
+        bool gap = false;
+        c.replay = options.websocket.hub->read_shared_after(c.cursor, replay_batch, &gap);
+        c.replay_next = 0;
+        if (gap) {
+          const std::uint64_t oldest = c.replay.empty() ? pulled_seq + 1 : c.replay.front()->seq;
+          ws_queue(c, render_resync("gap too old", oldest, pulled_seq));
+          c.cursor = oldest - 1;
+        }
+        if (c.replay.empty()) {
+          c.cursor = pulled_seq;
+          return nullptr;
+        }
+      }
+      e = c.replay[c.replay_next++];
+    }
+    const auto it = c.topics.find(e->topic);
+    if (it != c.topics.end() && e->seq > it->second.through) {
+      *sub = &it->second;
+      return e;
+    }
+    c.cursor = e->seq;
+  }
+  return nullptr;
+}
+
+bool gateway::impl::ws_write_text(lws* wsi, std::string_view text) {
+  unsigned char* start = reserve_out(text.size());
+  std::memcpy(start, text.data(), text.size());
+  if (lws_write(wsi, start, text.size(), LWS_WRITE_TEXT) < static_cast<int>(text.size()))
+    return false;
+  ++ws_messages_sent;
+  return true;
+}
+
+int gateway::impl::ws_writeable(lws* wsi) {
+  ws_client* c = ws_client_of(wsi);
+  if (!c)
+    return -1;
+  c->writable_requested = false;
+  if (c->close_code) {
+    lws_close_reason(wsi, static_cast<lws_close_status>(c->close_code),
+                     reinterpret_cast<unsigned char*>(c->close_reason.data()),
+                     c->close_reason.size());
+    return -1;
+  }
+  if (!c->control.empty()) {
+    const std::string text = std::move(c->control.front());
+    c->control.pop_front();
+    if (!ws_write_text(wsi, text))
+      return -1;
+    if (!c->control.empty() || c->cursor < pulled_seq)
+      ws_request_writable(*c);
+    return 0;
+  }
+  if (!c->authenticated || c->topics.empty()) {
+    c->cursor = pulled_seq;
+    return 0;
+  }
+  topic_subscription* found = nullptr;
+  const auto e = ws_next_event(*c, &found);
+  if (!c->control.empty())
+    ws_request_writable(*c);  // a resync found while replaying goes first
+  if (!e)
+    return 0;
+  if (!c->control.empty())
+    return 0;
+  if (!ws_write_text(wsi, *e->frame))
+    return -1;
+  c->cursor = e->seq;
+  topic_subscription& sub = *found;
+  sub.through = e->seq;
+  if (e->seq > sub.accounted_seq && sub.pending_events > 0) {
+    const std::uint64_t bytes = e->frame->size();
+    sub.pending_events -= 1;
+    sub.pending_bytes -= bytes;
+    c->pending_events -= 1;
+    c->pending_bytes -= bytes;
+    sub.accounted_seq = e->seq;
+  }
+  if (c->cursor < pulled_seq)
+    ws_request_writable(*c);
+  return 0;
+}
+
+void gateway::impl::ws_closed(lws* wsi) {
+  connection* conn = connection_of(wsi);
+  if (!conn || !conn->ws)
+    return;
+  ws_client& c = *conn->ws;
+  if (c.established) {
+    while (!c.topics.empty())
+      ws_drop_topic(c, c.topics.begin()->first);
+    ws_by_id.erase(c.id);
+    --websocket_clients;
+    log->debug("WebSocket client {} from {} closed", c.id, c.peer);
+  }
+  conn->ws.reset();
+}
+
+void gateway::impl::arm_auth_timer() {
+  auth_timer_armed = !auth_waiting.empty();
+  if (!auth_timer_armed)
+    return;
+  const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
+    auth_waiting.front().first - std::chrono::steady_clock::now());
+  lws_sul_schedule(context, 0, &auth_timer.sul, &impl::on_auth_deadline,
+                   std::max<lws_usec_t>(0, static_cast<lws_usec_t>(wait.count())));
+}
+
+void gateway::impl::on_auth_deadline(lws_sorted_usec_list_t* sul) {
+  auto* self = static_cast<impl*>(reinterpret_cast<deadline_timer*>(sul)->owner);
+  self->auth_timer_armed = false;
+  try {
+    const auto now = std::chrono::steady_clock::now();
+    while (!self->auth_waiting.empty() && self->auth_waiting.front().first <= now) {
+      const std::uint64_t id = self->auth_waiting.front().second;
+      self->auth_waiting.pop_front();
+      const auto it = self->ws_by_id.find(id);
+      if (it == self->ws_by_id.end() || it->second->authenticated)
+        continue;
+      self->log->info("WebSocket client {} from {}: no auth within {} s, closing", id,
+                      it->second->peer, self->options.websocket.auth_timeout.count());
+      self->ws_begin_close(*it->second, close_unauthorized, "unauthorized");
+    }
+  } catch (const std::exception& e) {
+    self->log->error("expiring WebSocket auth deadlines failed: {}", e.what());
+  } catch (...) {
+    self->log->error("expiring WebSocket auth deadlines failed");
+  }
+  self->arm_auth_timer();
 }
 
 }  // namespace wk::gateway

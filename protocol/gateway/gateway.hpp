@@ -8,9 +8,13 @@
 // HTTP/1.1 with keep-alive and pipelining. Answered by the gateway itself: 413 for bodies over
 // max_body_bytes (declared or chunked), 400 for bad framing, 501 for unknown transfer codings,
 // 504 when the responder is not called within response_timeout, 500 when the handler throws,
-// and a problem for Upgrade requests (h2c and WebSocket are not served yet). The connection
-// ends after the answer when the request was refused unread (400, 413, 501), had a chunked
-// body, or was a POST/PUT/PATCH without Content-Length (lws 4.1 cannot frame those itself).
+// and a problem for h2c upgrades (and WebSocket ones when no event hub is attached). The
+// connection ends after the answer when the request was refused unread (400, 413, 501), had a
+// chunked body, or was a POST/PUT/PATCH without Content-Length (lws 4.1 cannot frame those).
+//
+// WebSocket upgrades on any path fan events of an events::event_hub out to subscribed clients
+// (protocol: docs/websocket.md). Publishers only touch the hub; its waker wakes the service
+// thread, which writes one frame per WRITEABLE callback from the hub's shared frames.
 
 #include <chrono>
 #include <cstddef>
@@ -18,10 +22,29 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "events/event_hub.hpp"
 #include "protocol/http/http_types.hpp"
 
 namespace wk::gateway {
+
+struct websocket_options {
+  std::shared_ptr<events::event_hub> hub;  // null: upgrades refused with 501
+  // Decides a client's token (viewer role or better); called on the service thread, must not
+  // block. Null: no auth required.
+  std::function<bool(std::string_view token)> authorize;
+  std::vector<std::string> allowed_origins;  // e.g. "https://ops.example.com"; empty: any
+  std::size_t max_message_bytes = 64 * 1024;  // client messages; larger ones close with 1009
+  std::size_t max_backlog_events = 4096;      // events pending for one client, then 4008
+  std::size_t max_backlog_bytes = 8 << 20;    // their frame bytes, then 4008
+  std::chrono::seconds auth_timeout{5};       // to authenticate when auth is required, then 4001
+  std::chrono::seconds ping_interval{30};     // lws pings a client silent this long
+  std::chrono::seconds idle_timeout{60};      // and drops it when nothing valid came this long
+  std::size_t max_topics_per_client = 256;
+  std::size_t max_errors_in_a_row = 10;  // bad messages in a row before a close with 1008
+};
 
 struct gateway_options {
   std::string bind_address = "0.0.0.0";  // IPv4 or IPv6 literal, "::", or "localhost"
@@ -31,6 +54,7 @@ struct gateway_options {
   std::chrono::milliseconds response_timeout{30000};  // then 504
   std::size_t max_connections = 10000;                // further connections are refused at accept
   std::chrono::seconds keepalive_timeout{30};  // idle time before a kept-alive connection closes
+  websocket_options websocket;
 };
 
 // Called on the service thread; must not block. The request is the handler's to keep.
@@ -60,6 +84,9 @@ class gateway {
     std::uint64_t open_connections = 0;
     std::uint64_t timed_out = 0;            // 504s for handlers that did not answer in time
     std::uint64_t refused_connections = 0;  // over max_connections
+    std::uint64_t websocket_clients = 0;    // WebSocket connections open now
+    std::uint64_t ws_messages_sent = 0;     // frames written to WebSocket clients
+    std::uint64_t ws_slow_closes = 0;       // clients closed with 4008 (slow consumer)
   };
   stats get_stats() const;
 

@@ -664,7 +664,10 @@ TEST_CASE("gateway reports a port already in use") {
   CHECK_FALSE(second.start(&error));
   CHECK(error == "port " + std::to_string(o.port) + " in use");
 
-  gateway bad_address(gateway_options{"not-an-ip", 0}, describe);
+  gateway_options unusable;
+  unusable.bind_address = "not-an-ip";
+  unusable.port = 0;
+  gateway bad_address(unusable, describe);
   CHECK_FALSE(bad_address.start(&error));
   CHECK(error.find("not-an-ip") != std::string::npos);
 }
