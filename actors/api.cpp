@@ -121,6 +121,10 @@ std::shared_ptr<http::router> make_api_router(api_settings s) {
   r->add("POST", "/api/metrics/{service}", push);
   r->add("PUT", "/api/metrics/{service}", push);
 
+  r->add("GET", "/api/alerts", [alerts = s.alerts](const auto& req, const auto&, auto respond) {
+    caf::anon_send(alerts, show_atom_v, req.raw_query, http_reply{std::move(respond)});
+  });
+
   // Prometheus's HTTP API, read-only like the rest of GET.
   auto queries = s.queries;
   for (const char* endpoint : {"query", "query_range", "series", "labels"}) {

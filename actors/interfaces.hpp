@@ -28,16 +28,25 @@ using service_store_actor = caf::typed_actor<
   caf::replies_to<upsert_atom, persistence::stored_service>::with<bool>,
   caf::replies_to<remove_atom, std::string>::with<bool>>;
 
+// Alert transitions committed before they are announced; current alerts for restore; the
+// REST listing (raw query string) answered directly.
+using alert_store_actor = caf::typed_actor<
+  caf::replies_to<record_atom, std::vector<persistence::alert_row>>::with<bool>,
+  caf::replies_to<list_atom, std::string>::with<std::vector<persistence::alert_row>>,
+  caf::reacts_to<show_atom, std::string, http_reply>>;
+
 // One per watched service: owns the scraper and probers, restarts them, aggregates their status.
 using supervisor_actor =
   caf::typed_actor<caf::reacts_to<status_atom, watch::scrape_status>,
                    caf::reacts_to<status_atom, watch::check_status>,
                    caf::reacts_to<restart_atom, std::string>,
-                   caf::reacts_to<tick_atom>>;
+                   caf::reacts_to<tick_atom>,
+                   caf::reacts_to<landed_atom>,
+                   caf::reacts_to<reload_atom, rule_groups_ptr>>;
 
 // Services under watch: config + REST; spawns and stops supervisors to match.
 using registry_actor = caf::typed_actor<
-  caf::reacts_to<reload_atom, config_ptr>,
+  caf::reacts_to<reload_atom, config_ptr, catalog_ptr>,
   caf::reacts_to<load_atom>,
   caf::reacts_to<load_atom, std::vector<persistence::stored_service>>,
   caf::reacts_to<status_atom, watch::service_status>,

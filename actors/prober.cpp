@@ -1,6 +1,7 @@
 #include "actors/prober.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include <caf/all.hpp>
 
@@ -18,6 +19,15 @@ std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
     .count();
+}
+
+std::string transition_json(const health_record& r) {
+  return "{\"service\":\"" + http::json_escape(r.service) + "\",\"check\":\"" +
+         http::json_escape(r.check) + "\",\"from\":\"" + http::json_escape(r.from) +
+         "\",\"to\":\"" + http::json_escape(r.to) + "\",\"reason\":\"" +
+         http::json_escape(r.reason) + "\",\"latency_ms\":" +
+         std::to_string(std::isfinite(r.latency_ms) ? r.latency_ms : 0.0) +
+         ",\"at_ms\":" + std::to_string(r.at_ms) + "}";
 }
 
 struct prober_state {
@@ -70,6 +80,7 @@ caf::behavior prober(caf::event_based_actor* self, runtime_ptr rt, prober_settin
           s.state = truth;
           s.since_ms = rec.at_ms;
           rt->metrics->health_transitions.with({rec.service, rec.check, rec.to}).inc();
+          publish_event(*rt, "health", "check_transition", transition_json(rec), rec.at_ms);
           rt->metrics->service_health.with({rec.service, rec.check})
             .set(truth == watch::health_state::up ? 1 : 0);
           self->send(parent, status_atom_v, s);

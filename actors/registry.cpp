@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/alerter.hpp"
 #include "actors/service_supervisor.hpp"
 #include "config/service_yaml.hpp"
 #include "protocol/http/uri.hpp"
@@ -47,16 +48,38 @@ watch::restart_settings restart_of(const config::watchkeeper_config& cfg) {
   return r;
 }
 
-void start_service(self_ptr self, const runtime_ptr& rt, const health_store_actor& health,
+struct stores {
+  health_store_actor health;
+  alert_store_actor alerts;
+};
+
+rule_groups_ptr groups_of(const registry_state& st, const std::string& service) {
+  if (!st.catalog) return nullptr;
+  auto groups = st.catalog->for_service(service);
+  if (groups.empty()) return nullptr;
+  return std::make_shared<const std::vector<rules::rule_group>>(std::move(groups));
+}
+
+void start_service(self_ptr self, const runtime_ptr& rt, const stores& db,
                    const config::service_spec& spec, const std::string& source) {
   const auto& cfg = *self->state.config;
+  child_context ctx;
+  ctx.health = db.health;
+  ctx.alerts = db.alerts;
+  ctx.jitter = cfg.scrape_defaults.jitter;
+  auto groups = groups_of(self->state, spec.name);
+  if (groups) ctx.rules = std::make_shared<rule_groups_ptr>(groups);
+  ctx.evaluation_interval = cfg.rules.evaluation_interval;
+  ctx.external_labels = cfg.rules.external_labels;
+  ctx.external_url = cfg.server.external_url;
   supervisor_settings s;
   s.service = spec.name;
   s.source = source;
   s.labels = spec.labels;
   s.depends_on = spec.depends_on;
   s.restart = restart_of(cfg);
-  s.children = children_for(spec, rt, health, cfg.scrape_defaults.jitter);
+  s.children = children_for(spec, rt, ctx);
+  s.rules = ctx.rules;
   if (spec.metrics)
     s.scrape_url = spec.metrics->url;
   auto sup = self->home_system().spawn(service_supervisor, rt, std::move(s),
@@ -71,6 +94,7 @@ void start_service(self_ptr self, const runtime_ptr& rt, const health_store_acto
   e.status.source = source;
   e.status.labels = spec.labels;
   e.status.depends_on = spec.depends_on;
+  e.has_rules = groups != nullptr;
   telemetry::logger("registry")->info("watching service={} source={}", spec.name, source);
 }
 
@@ -88,7 +112,7 @@ void stop_service(self_ptr self, const std::string& name) {
 }
 
 // Brings the running supervisors in line with config + API services; unchanged ones keep running.
-void apply(self_ptr self, const runtime_ptr& rt, const health_store_actor& health) {
+void apply(self_ptr self, const runtime_ptr& rt, const stores& db) {
   auto& st = self->state;
   std::map<std::string, std::pair<config::service_spec, std::string>> desired;
   for (const auto& s : st.config->services)
@@ -99,14 +123,34 @@ void apply(self_ptr self, const runtime_ptr& rt, const health_store_actor& healt
   std::vector<std::string> doomed;
   for (const auto& [name, e] : st.services) {
     auto d = desired.find(name);
-    if (d == desired.end() || !(d->second.first == e.spec) || d->second.second != e.source)
+    if (d == desired.end() || !(d->second.first == e.spec) || d->second.second != e.source ||
+        e.has_rules != (groups_of(st, name) != nullptr))
       doomed.push_back(name);
   }
   for (const auto& name : doomed)
     stop_service(self, name);
+  // Services kept running get the rules as loaded now; their alert state carries over.
+  for (const auto& [name, e] : st.services)
+    if (e.has_rules && e.supervisor)
+      self->send(e.supervisor, reload_atom_v, groups_of(st, name));
   for (const auto& [name, d] : desired)
     if (!st.services.count(name))
-      start_service(self, rt, health, d.first, d.second);
+      start_service(self, rt, db, d.first, d.second);
+  // Global rules: one evaluator, started when there are any.
+  auto global = st.catalog && !st.catalog->global.empty()
+                  ? std::make_shared<const std::vector<rules::rule_group>>(st.catalog->global)
+                  : nullptr;
+  if (st.global_alerter) {
+    caf::anon_send(st.global_alerter, reload_atom_v, global);
+  } else if (global) {
+    alerter_settings a;
+    a.groups = global;
+    a.default_interval = st.config->rules.evaluation_interval;
+    a.external_labels = st.config->rules.external_labels;
+    a.external_url = st.config->server.external_url;
+    st.global_alerter = self->home_system().spawn(alerter, rt, a, db.alerts);
+    self->link_to(st.global_alerter);
+  }
   double from_config = 0, from_api = 0;
   for (const auto& [name, e] : st.services)
     (e.source == "config" ? from_config : from_api) += 1;
@@ -123,7 +167,9 @@ http::http_response service_problem(int status, const std::string& title,
 
 registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry_state> self,
                                        runtime_ptr rt, config_ptr initial,
-                                       health_store_actor health, service_store_actor store) {
+                                       health_store_actor health, service_store_actor store,
+                                       alert_store_actor alerts) {
+  const stores db{health, alerts};
   auto log = telemetry::logger("registry");
   // Nothing is watched until main sends the configuration with reload_atom, once the gateway
   // listens: otherwise Watchkeeper's checks of itself would record a false "down" at start.
@@ -147,21 +193,22 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
       if (e.supervisor.address() == msg.source) {
         telemetry::logger("registry")->error("supervisor of service={} died: {}; restarting it",
                                              name, caf::to_string(msg.reason));
-        self->delayed_send(self, std::chrono::seconds(1), reload_atom_v, st.config);
+        self->delayed_send(self, std::chrono::seconds(1), reload_atom_v, st.config, st.catalog);
         e.supervisor = supervisor_actor{};
         e.spec = {};
         return;
       }
   });
   return {
-    [self, rt, health](reload_atom, config_ptr cfg) {
+    [self, rt, db](reload_atom, config_ptr cfg, catalog_ptr catalog) {
       self->state.config = std::move(cfg);
+      self->state.catalog = std::move(catalog);
       if (!self->state.started) {
         self->state.started = true;
         self->send(self, load_atom_v);  // the services added over the API, from PostgreSQL
       }
       if (!self->state.shutting_down)
-        apply(self, rt, health);
+        apply(self, rt, db);
     },
     [self, store, log](load_atom) {
       self->request(store, store_timeout, list_atom_v)
@@ -175,7 +222,7 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
             self->delayed_send(self, reload_retry, load_atom_v);
           });
     },
-    [self, rt, health, log](load_atom, std::vector<persistence::stored_service>& rows) {
+    [self, rt, db, log](load_atom, std::vector<persistence::stored_service>& rows) {
       auto& st = self->state;
       st.api_services.clear();
       for (const auto& row : rows) {
@@ -188,14 +235,15 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
         st.api_services[row.name] = *parsed.service;
       }
       st.api_loaded = true;
-      apply(self, rt, health);
+      apply(self, rt, db);
     },
-    [self](status_atom, watch::service_status& s) {
+    [self, rt](status_atom, watch::service_status& s) {
       auto it = self->state.services.find(s.name);
       if (it == self->state.services.end()
           || it->second.supervisor.address()
                != caf::actor_cast<caf::actor_addr>(self->current_sender()))
         return;  // a report from a supervisor already replaced
+      publish_event(*rt, "services", "service_status", rest::service_json(s), wall_ms());
       it->second.status = std::move(s);
     },
     [self](list_atom, const std::string& raw_query, const http_reply& reply) {
@@ -218,7 +266,7 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
       }
       reply.respond(http::json_response(200, rest::service_json(it->second.status)));
     },
-    [self, rt, health, store](upsert_atom, const std::string& path_name, const std::string& body,
+    [self, rt, db, store](upsert_atom, const std::string& path_name, const std::string& body,
                               bool create, const http_reply& reply) {
       auto& st = self->state;
       auto parsed = config::parse_service(body, "request body", *st.config);
@@ -266,9 +314,9 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
       persistence::stored_service row{spec.name, config::service_to_yaml(spec)};
       self->request(store, store_timeout, upsert_atom_v, row)
         .then(
-          [self, rt, health, spec, exists, reply](bool) {
+          [self, rt, db, spec, exists, reply](bool) {
             self->state.api_services[spec.name] = spec;
-            apply(self, rt, health);
+            apply(self, rt, db);
             auto it = self->state.services.find(spec.name);
             auto body = it != self->state.services.end() ? rest::service_json(it->second.status)
                                                          : std::string("{}");
@@ -282,7 +330,7 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
                                           "the service was not saved: " + caf::to_string(err)));
           });
     },
-    [self, rt, health, store](remove_atom, const std::string& name, const http_reply& reply) {
+    [self, rt, db, store](remove_atom, const std::string& name, const http_reply& reply) {
       auto& st = self->state;
       for (const auto& s : st.config->services)
         if (s.name == name) {
@@ -298,9 +346,9 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
       }
       self->request(store, store_timeout, remove_atom_v, name)
         .then(
-          [self, rt, health, name, reply](bool) {
+          [self, rt, db, name, reply](bool) {
             self->state.api_services.erase(name);
-            apply(self, rt, health);
+            apply(self, rt, db);
             http::http_response resp;
             resp.status = 204;
             resp.content_type.clear();
@@ -311,7 +359,7 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
                                           "the service was not removed: " + caf::to_string(err)));
           });
     },
-    [rt](push_atom, const std::string& service, const std::string& content_type,
+    [self, rt](push_atom, const std::string& service, const std::string& content_type,
          const std::string& body, const http_reply& reply) {
       if (!valid_service_name(service)) {
         reply.respond(service_problem(400, "Invalid service name",
@@ -328,6 +376,9 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
         return;
       }
       rt->metrics->pushed_samples.with({service}).inc(static_cast<double>(out.samples_scraped));
+      if (auto it = self->state.services.find(service);
+          it != self->state.services.end() && it->second.supervisor)
+        self->send(it->second.supervisor, landed_atom_v);
       rt->metrics->samples_ingested.get().inc(static_cast<double>(out.samples_scraped));
       reply.respond(http::json_response(
         200, "{\"samples\":" + std::to_string(out.samples_scraped) +

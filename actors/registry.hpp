@@ -21,8 +21,11 @@ struct registry_state {
     std::string source;  // config | api
     supervisor_actor supervisor;
     watch::service_status status;
+    bool has_rules = false;
   };
   config_ptr config;
+  catalog_ptr catalog;
+  caf::actor global_alerter;  // the rules of rules.files, when there are any
   std::map<std::string, entry> services;
   std::map<std::string, config::service_spec> api_services;
   bool api_loaded = false;
@@ -36,6 +39,7 @@ struct registry_state {
 
 registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry_state> self,
                                        runtime_ptr rt, config_ptr initial,
-                                       health_store_actor health, service_store_actor store);
+                                       health_store_actor health, service_store_actor store,
+                                       alert_store_actor alerts);
 
 }  // namespace wk::actors

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/alerter.hpp"
 #include "actors/prober.hpp"
 #include "actors/scraper.hpp"
 #include "telemetry/logging.hpp"
@@ -23,10 +24,11 @@ constexpr std::chrono::milliseconds report_delay{100};
 }  // namespace
 
 std::vector<child_spec> children_for(const config::service_spec& spec, runtime_ptr rt,
-                                     health_store_actor store, bool jitter) {
+                                     const child_context& ctx) {
   std::vector<child_spec> out;
+  auto store = ctx.health;
   if (spec.metrics) {
-    scraper_settings s{spec.name, *spec.metrics, spec.labels, jitter};
+    scraper_settings s{spec.name, *spec.metrics, spec.labels, ctx.jitter};
     out.push_back({"scraper", [rt, s](supervisor_actor parent) {
                      return parent->home_system().spawn(scraper, rt, s, parent);
                    }});
@@ -36,6 +38,22 @@ std::vector<child_spec> children_for(const config::service_spec& spec, runtime_p
     out.push_back({"prober:" + check.name, [rt, p, store](supervisor_actor parent) {
                      return parent->home_system().spawn(prober, rt, p, parent, store);
                    }});
+  }
+  if (ctx.rules && *ctx.rules && !(*ctx.rules)->empty()) {
+    alerter_settings a;
+    a.scope = spec.name;
+    a.default_interval = ctx.evaluation_interval;
+    a.external_labels = ctx.external_labels;
+    a.external_url = ctx.external_url;
+    auto holder = ctx.rules;
+    auto alerts = ctx.alerts;
+    out.push_back({"rules",
+                   [rt, a, holder, alerts](supervisor_actor parent) {
+                     auto settings = a;
+                     settings.groups = *holder;
+                     return parent->home_system().spawn(alerter, rt, settings, alerts);
+                   },
+                   true});
   }
   return out;
 }
@@ -63,6 +81,12 @@ service_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, ru
     st.children.push_back({spec, caf::actor{}, watch::restart_policy(settings.restart, seed++)});
     start_child(st.children.back());
   }
+  // A scrape or probe landed: the children that evaluate the service's data hear of it.
+  auto landed = [self] {
+    for (const auto& c : self->state.children)
+      if (c.spec.wants_data && c.handle)
+        caf::anon_send(c.handle, landed_atom_v);
+  };
   auto report = [self] {
     if (self->state.report_pending)
       return;
@@ -95,11 +119,20 @@ service_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, ru
     self->delayed_send(self, *delay, restart_atom_v, it->spec.name);
   });
   return {
-    [self, report](status_atom, watch::scrape_status& s) {
+    [self, report, landed](status_atom, watch::scrape_status& s) {
       self->state.status.scrape = std::move(s);
+      landed();
       report();
     },
-    [self, report](status_atom, watch::check_status& c) {
+    [landed](landed_atom) { landed(); },
+    [self, holder = settings.rules](reload_atom, const rule_groups_ptr& groups) {
+      if (holder)
+        *holder = groups;
+      for (const auto& c : self->state.children)
+        if (c.spec.name == "rules" && c.handle)
+          caf::anon_send(c.handle, reload_atom_v, groups);
+    },
+    [self, report, landed](status_atom, watch::check_status& c) {
       auto& checks = self->state.status.checks;
       auto it = std::find_if(checks.begin(), checks.end(),
                              [&](const auto& x) { return x.name == c.name; });
@@ -107,6 +140,7 @@ service_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, ru
         checks.push_back(std::move(c));
       else
         *it = std::move(c);
+      landed();
       report();
     },
     [self, rt, start_child, service = settings.service](restart_atom, const std::string& name) {

@@ -4,7 +4,10 @@
 // they die with it, traps their exits and restarts a failed child after a backoff, within a
 // restart budget. Aggregates the children's status and reports it to the registry.
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,7 +24,12 @@ namespace wk::actors {
 struct child_spec {
   std::string name;
   std::function<caf::actor(supervisor_actor self)> spawn;
+  bool wants_data = false;  // told (landed_atom) whenever a scrape or probe of the service lands
 };
+
+// The rule groups of a service, read by its alerter child whenever it is (re)spawned and
+// replaced by the supervisor on reload.
+using rules_holder = std::shared_ptr<rule_groups_ptr>;
 
 struct supervisor_settings {
   std::string service;
@@ -31,6 +39,7 @@ struct supervisor_settings {
   watch::restart_settings restart;
   std::vector<child_spec> children;
   std::optional<std::string> scrape_url;  // for the status before the first scrape
+  rules_holder rules;                      // null when the service has no rules
 };
 
 struct supervisor_state;
@@ -39,10 +48,20 @@ supervisor_actor::behavior_type
 service_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, runtime_ptr rt,
                    supervisor_settings settings, caf::actor status_sink);
 
+struct child_context {
+  health_store_actor health;
+  alert_store_actor alerts;
+  bool jitter = true;
+  rules_holder rules;  // the service's rule groups; an alerter child when not empty
+  std::chrono::milliseconds evaluation_interval{15'000};
+  std::map<std::string, std::string> external_labels;
+  std::string external_url;
+};
+
 // The children of a configured service: a scraper when it has a metrics endpoint, a prober per
-// health check.
+// health check, an alerter when rules apply to it.
 std::vector<child_spec> children_for(const config::service_spec& spec, runtime_ptr rt,
-                                     health_store_actor store, bool jitter);
+                                     const child_context& ctx);
 
 struct supervisor_state {
   struct child {

@@ -2,13 +2,17 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "persistence/database.hpp"
+#include "persistence/alert_store.hpp"
 #include "persistence/health_store.hpp"
+#include "protocol/http/uri.hpp"
+#include "protocol/rest/alert_json.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sample_writer.hpp"
 #include "persistence/service_store.hpp"
@@ -140,6 +144,97 @@ health_store_actor::behavior_type health_store(health_store_actor::pointer self,
                   r.check, e.what());
         return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
       }
+    },
+  };
+}
+
+namespace {
+
+rest::alert_entry entry_of(const persistence::alert_row& r) {
+  rest::alert_entry e;
+  e.alertname = r.rule_name;
+  if (auto it = r.labels.find("alertname"); it != r.labels.end()) e.alertname = it->second;
+  e.service = r.service;
+  e.state = r.to_state == "inactive" ? "resolved" : r.to_state;
+  e.rule_group = r.rule_group;
+  e.labels = r.labels;
+  e.annotations = r.annotations;
+  e.value = r.value;
+  e.active_at_ms = r.active_at_ms;
+  e.fired_at_ms = r.fired_at_ms;
+  e.resolved_at_ms = r.resolved_at_ms;
+  e.fingerprint = r.fingerprint;
+  return e;
+}
+
+}  // namespace
+
+alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime_ptr rt) {
+  auto store = std::make_shared<std::unique_ptr<persistence::alert_store>>();
+  auto log = telemetry::logger("store");
+  // Runs one store operation, reconnecting after a failure; nullopt (and *error) when it failed.
+  auto attempt = [=](const char* what, auto&& op, std::string* error)
+    -> std::optional<decltype(op(std::declval<persistence::alert_store&>()))> {
+    if (!ensure_schema(*rt, error)) {
+      *error = "database unavailable: " + *error;
+      return std::nullopt;
+    }
+    try {
+      if (!*store)
+        *store = std::make_unique<persistence::alert_store>(rt->database_url);
+      return op(**store);
+    } catch (const std::exception& e) {
+      store->reset();
+      rt->metrics->db_errors.with({"alerts"}).inc();
+      log->warn("{} failed: {}", what, e.what());
+      *error = e.what();
+      return std::nullopt;
+    }
+  };
+  using rows = std::vector<persistence::alert_row>;
+  return {
+    [=](record_atom, const rows& transitions) -> caf::result<bool> {
+      std::string error;
+      auto done = attempt("recording alert transitions", [&](persistence::alert_store& s) {
+        s.record(transitions);
+        return true;
+      }, &error);
+      if (!done) return caf::make_error(caf::sec::runtime_error, error);
+      return true;
+    },
+    [=](list_atom, const std::string& scope) -> caf::result<rows> {
+      std::string error;
+      auto current = attempt("reading current alerts",
+                             [&](persistence::alert_store& s) { return s.current(scope); }, &error);
+      if (!current) return caf::make_error(caf::sec::runtime_error, error);
+      return std::move(*current);
+    },
+    [=](show_atom, const std::string& raw_query, const http_reply& reply) {
+      const auto filter = rest::parse_alert_filter(http::parse_query(raw_query));
+      if (!filter.error.empty()) {
+        reply.respond(http::problem(400, "Invalid query", filter.error));
+        return;
+      }
+      std::string error;
+      auto listed = attempt("listing alerts", [&](persistence::alert_store& s) {
+        if (filter.state == "resolved") {
+          persistence::alert_query q;
+          q.service = filter.service;
+          q.state = "inactive";
+          q.limit = filter.limit;
+          return s.history(q);
+        }
+        return s.all_current();
+      }, &error);
+      if (!listed) {
+        reply.respond(http::problem(503, "Database unavailable",
+                                    "alerts are kept in PostgreSQL, which cannot be read now: " + error));
+        return;
+      }
+      std::vector<rest::alert_entry> entries;
+      entries.reserve(listed->size());
+      for (const auto& r : *listed) entries.push_back(entry_of(r));
+      reply.respond(http::json_response(200, rest::alerts_json(entries, filter)));
     },
   };
 }

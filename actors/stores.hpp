@@ -25,6 +25,8 @@ sample_store_actor::behavior_type sample_store(sample_store_actor::pointer self,
 
 health_store_actor::behavior_type health_store(health_store_actor::pointer self, runtime_ptr rt);
 
+alert_store_actor::behavior_type alert_store(alert_store_actor::pointer self, runtime_ptr rt);
+
 service_store_actor::behavior_type service_store(service_store_actor::pointer self,
                                                  runtime_ptr rt);
 

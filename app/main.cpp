@@ -8,6 +8,9 @@
 #include "app/server.hpp"
 #include "config/loader.hpp"
 #include "promql/promqltest.hpp"
+#include "rules/catalog.hpp"
+#include "rules/rule_file.hpp"
+#include "rules/unit_test.hpp"
 
 namespace {
 
@@ -17,6 +20,8 @@ Usage:
   watchkeeper [serve] [--config FILE]   watch the configured services (default command)
   watchkeeper check-config FILE...      validate configuration files; exit 0 when valid
   watchkeeper database-url [--config F] print the database URL in force (empty: none)
+  watchkeeper check-rules FILE...       validate Prometheus rule files; exit 0 when valid
+  watchkeeper test-rules FILE...        run rule unit tests in promtool's format
   watchkeeper promql-test FILE...       run PromQL tests in Prometheus's promqltest format
   watchkeeper --version                 print the version
   watchkeeper --help                    this text
@@ -34,6 +39,14 @@ int check_config(const std::vector<std::string>& files) {
   for (const auto& f : files) {
     auto result = wk::config::load_config_file(f);
     if (result.errors.empty()) {
+      auto catalog = wk::rules::load_catalog(*result.config);
+      if (!catalog.errors.empty()) {
+        for (const auto& e : catalog.errors) std::fprintf(stderr, "%s\n", e.c_str());
+        std::fprintf(stderr, "%s: INVALID (%zu errors in rule files)\n", f.c_str(),
+                     catalog.errors.size());
+        status = 1;
+        continue;
+      }
       std::printf("%s: valid (%zu services)\n", f.c_str(), result.config->services.size());
     } else {
       std::fprintf(stderr, "%s", wk::config::config_error_report(result.errors).c_str());
@@ -54,6 +67,45 @@ int promql_test(const std::vector<std::string>& files) {
     auto report = wk::promql::run_promql_test_file(f);
     for (const auto& failure : report.failures)
       std::printf("FAIL %s\n", failure.c_str());
+    passed += report.passed;
+    failed += report.failed;
+    skipped += report.skipped;
+  }
+  std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+  return failed == 0 ? 0 : 1;
+}
+
+int check_rules(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "check-rules: name at least one file\n");
+    return 2;
+  }
+  int status = 0;
+  for (const auto& f : files) {
+    auto result = wk::rules::load_rule_file(f);
+    if (result.errors.empty()) {
+      std::size_t rules = 0;
+      for (const auto& g : result.groups) rules += g.rules.size();
+      std::printf("%s: SUCCESS: %zu rules found in %zu groups\n", f.c_str(), rules,
+                  result.groups.size());
+    } else {
+      for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.c_str());
+      std::fprintf(stderr, "%s: FAILED (%zu errors)\n", f.c_str(), result.errors.size());
+      status = 1;
+    }
+  }
+  return status;
+}
+
+int test_rules(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "test-rules: name at least one file\n");
+    return 2;
+  }
+  int passed = 0, failed = 0, skipped = 0;
+  for (const auto& f : files) {
+    auto report = wk::rules::run_rule_test_file(f);
+    for (const auto& failure : report.failures) std::printf("FAIL %s\n", failure.c_str());
     passed += report.passed;
     failed += report.failed;
     skipped += report.skipped;
@@ -100,6 +152,10 @@ int main(int argc, char** argv) {
     return check_config(args);
   if (command == "promql-test")
     return promql_test(args);
+  if (command == "check-rules")
+    return check_rules(args);
+  if (command == "test-rules")
+    return test_rules(args);
   if (command != "serve" && command != "database-url") {
     std::fprintf(stderr, "unknown command \"%s\"\n\n%s", command.c_str(), usage);
     return 2;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 
@@ -11,13 +12,34 @@
 #include "actors/registry.hpp"
 #include "actors/stores.hpp"
 #include "config/loader.hpp"
+#include "dashboard/asset_server.hpp"
 #include "persistence/migrations.hpp"
 #include "protocol/gateway/gateway.hpp"
+#include "rules/catalog.hpp"
 #include "telemetry/logging.hpp"
 
 namespace wk::app {
 
 namespace {
+
+// The dashboard's built assets: $WATCHKEEPER_WEB_DIR, else beside the binary in a build tree
+// (build/app/watchkeeper -> build/web/dist), else the installed share/watchkeeper/web.
+std::string web_root() {
+  if (const char* env = std::getenv("WATCHKEEPER_WEB_DIR"); env && *env)
+    return env;
+  char exe[4096];
+  const auto n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return "/usr/local/share/watchkeeper/web";
+  std::string dir(exe, static_cast<std::size_t>(n));
+  dir = dir.substr(0, dir.find_last_of('/'));
+  const std::string parent = dir.substr(0, dir.find_last_of('/'));
+  for (const auto& candidate : {parent + "/web/dist", parent + "/share/watchkeeper/web"}) {
+    if (access((candidate + "/index.html").c_str(), R_OK) == 0)
+      return candidate;
+  }
+  return parent + "/share/watchkeeper/web";
+}
 
 std::string database_url(const config::watchkeeper_config& cfg) {
   if (const char* env = std::getenv("WATCHKEEPER_DATABASE_URL"); env && *env)
@@ -36,6 +58,14 @@ int serve(const std::string& config_path, const std::string& version) {
     return 2;
   }
   auto cfg = std::make_shared<const config::watchkeeper_config>(std::move(*loaded.config));
+  auto first_catalog = rules::load_catalog(*cfg);
+  if (!first_catalog.errors.empty()) {
+    for (const auto& e : first_catalog.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    std::fprintf(stderr, "watchkeeper: rule files named by %s are invalid; not starting\n",
+                 config_path.c_str());
+    return 2;
+  }
+  auto catalog = std::make_shared<const rules::catalog>(std::move(first_catalog));
   telemetry::init_logging(std::string(config::to_string(cfg->logging.level)),
                           std::string(config::to_string(cfg->logging.format)));
   auto log = telemetry::logger("main");
@@ -65,6 +95,7 @@ int serve(const std::string& config_path, const std::string& version) {
   head_opts.shards = cfg->storage.shards;
   rt->head = std::make_shared<tsdb::head>(head_opts);
   rt->fetcher = std::make_shared<net::http_fetcher>();
+  rt->events = std::make_shared<events::event_hub>();
   rt->registry->add_callback_gauge("watchkeeper_head_series", "Series in the in-memory head.",
                                    [head = rt->head] { return double(head->stats().series); });
   rt->registry->add_callback_gauge("watchkeeper_head_samples", "Samples in the in-memory head.",
@@ -96,7 +127,8 @@ int serve(const std::string& config_path, const std::string& version) {
   auto samples = sys.spawn<caf::detached>(actors::sample_store, rt, store_settings);
   auto health = sys.spawn<caf::detached>(actors::health_store, rt);
   auto services = sys.spawn<caf::detached>(actors::service_store, rt);
-  auto registry = sys.spawn(actors::registry, rt, cfg, health, services);
+  auto alerts = sys.spawn<caf::detached>(actors::alert_store, rt);
+  auto registry = sys.spawn(actors::registry, rt, cfg, health, services, alerts);
 
   std::mutex reload_mutex;
   auto auth = std::make_shared<actors::auth_holder>(
@@ -111,12 +143,21 @@ int serve(const std::string& config_path, const std::string& version) {
       return {false, report};
     }
     auto next = std::make_shared<const config::watchkeeper_config>(std::move(*again.config));
+    auto next_catalog = rules::load_catalog(*next);
+    if (!next_catalog.errors.empty()) {
+      std::string report;
+      for (const auto& e : next_catalog.errors) report += e + "\n";
+      log->error("reload refused, keeping the running configuration: rule files are invalid:\n{}",
+                 report);
+      return {false, report};
+    }
     if (next->server.listen != current->server.listen || database_url(*next) != db_url)
       log->warn("server.listen and the database url change only on restart");
     telemetry::init_logging(std::string(config::to_string(next->logging.level)),
                             std::string(config::to_string(next->logging.format)));
     auth->set(std::make_shared<const rest::token_authority>(next->auth.tokens));
-    caf::anon_send(registry, actors::reload_atom_v, actors::config_ptr(next));
+    caf::anon_send(registry, actors::reload_atom_v, actors::config_ptr(next),
+                   actors::catalog_ptr(std::make_shared<const rules::catalog>(std::move(next_catalog))));
     current = next;
     log->info("configuration reloaded from {} ({} services)", config_path,
               next->services.size());
@@ -124,7 +165,7 @@ int serve(const std::string& config_path, const std::string& version) {
   };
 
   auto queries = std::make_shared<actors::query_pool>(sys, rt, 2);
-  actors::api_settings api{rt, registry, queries, auth, reload, version};
+  actors::api_settings api{rt, registry, queries, alerts, auth, reload, version};
   auto router = actors::make_api_router(api);
   const auto& host = cfg->server.listen.host;
   int port = cfg->server.listen.port;
@@ -132,7 +173,30 @@ int serve(const std::string& config_path, const std::string& version) {
   gw_opts.bind_address = host;
   gw_opts.port = port;
   gw_opts.max_body_bytes = cfg->server.max_body_bytes;
-  gateway::gateway gw(gw_opts, [router](http::http_request req, http::responder respond) {
+  gw_opts.websocket.hub = rt->events;
+  gw_opts.websocket.allowed_origins = cfg->server.allowed_origins;
+  // Viewer is enough to watch; with no tokens configured the WebSocket is open like GET.
+  gw_opts.websocket.authorize = [auth](std::string_view token) {
+    auto authority = auth->get();
+    return authority->empty() || authority->check(token).role != rest::access::none;
+  };
+  auto assets = std::make_shared<dashboard::asset_server>(web_root());
+  if (!assets->available())
+    log->warn("dashboard assets not found in {} ({}); /dashboard answers 404",
+              assets->root_dir(), assets->load_error());
+  gateway::gateway gw(gw_opts, [router, assets](http::http_request req, http::responder respond) {
+    if (req.path == "/dashboard" || req.path.rfind("/dashboard/", 0) == 0) {
+      respond(assets->serve(req));
+      return;
+    }
+    if (req.path == "/") {
+      http::http_response r;
+      r.status = 302;
+      r.content_type.clear();
+      r.headers.push_back({"location", "/dashboard/"});
+      respond(std::move(r));
+      return;
+    }
     router->dispatch(req, std::move(respond));
   });
   std::string gw_error;
@@ -141,7 +205,8 @@ int serve(const std::string& config_path, const std::string& version) {
     log->critical("cannot serve on {}: {}", cfg->server.listen.to_string(), gw_error);
     exit_code = 1;
   } else {
-    caf::anon_send(registry, actors::reload_atom_v, actors::config_ptr(cfg));
+    caf::anon_send(registry, actors::reload_atom_v, actors::config_ptr(cfg),
+                   actors::catalog_ptr(catalog));
     rt->ready = true;
     log->info("watchkeeper {} serving on {}:{} with {} configured services", version, host,
               gw.port(), cfg->services.size());
@@ -178,6 +243,7 @@ int serve(const std::string& config_path, const std::string& version) {
   self->send_exit(samples, caf::exit_reason::user_shutdown);
   self->send_exit(health, caf::exit_reason::user_shutdown);
   self->send_exit(services, caf::exit_reason::user_shutdown);
+  self->send_exit(alerts, caf::exit_reason::user_shutdown);
   queries->stop();
   rt->fetcher.reset();
   log->info("stopped");

@@ -271,7 +271,7 @@ void read_interval_timeout(walker& w, const mapping& m, milliseconds& interval,
 }
 
 void read_server(walker& w, const field& f, server_spec& out) {
-  const auto m = w.map(f, {"listen", "max_body_bytes", "external_url"});
+  const auto m = w.map(f, {"listen", "max_body_bytes", "external_url", "allowed_origins"});
   if (!m) return;
   if (const auto* listen = m->find("listen")) {
     if (const auto text = w.non_empty_text(*listen, "host:port")) {
@@ -285,6 +285,19 @@ void read_server(walker& w, const field& f, server_spec& out) {
   }
   read_positive_size(w, *m, "max_body_bytes", out.max_body_bytes);
   if (const auto* url = m->find("external_url")) read_url(w, *url, out.external_url);
+  if (const auto* origins = m->find("allowed_origins")) {
+    if (const auto items = w.list(*origins)) {
+      for (const auto& item : *items) {
+        const auto text = w.non_empty_text(item, "an origin such as https://ops.example");
+        if (!text) continue;
+        if (text->rfind("http://", 0) != 0 && text->rfind("https://", 0) != 0) {
+          w.error(item, "an origin is scheme://host[:port], got " + w.describe(item));
+          continue;
+        }
+        out.allowed_origins.push_back(*text);
+      }
+    }
+  }
 }
 
 void read_database(walker& w, const field& f, database_spec& out) {

@@ -29,6 +29,8 @@ struct server_spec {
   host_port listen{"0.0.0.0", 3006};
   std::uint64_t max_body_bytes = 1ULL << 20;
   std::string external_url = "http://localhost:3006";
+  // Origins a browser may open the WebSocket from ("https://ops.example"); empty: any.
+  std::vector<std::string> allowed_origins;
 };
 
 struct database_spec {

@@ -10,7 +10,13 @@ packages=(
 if [ "${1:-}" = "--test" ]; then
   # Test-only: promtool (prometheus), compose validation, an SMTP server, openssl for TLS
   # fixtures, and clang's sanitizer/fuzzer runtime for the fuzz target.
-  packages+=(prometheus docker-compose python3 python3-aiosmtpd procps psmisc openssl libclang-rt-14-dev)
+  # Debian's chromium drives the dashboard's browser test.
+  packages+=(prometheus docker-compose python3 python3-aiosmtpd procps psmisc openssl libclang-rt-14-dev
+             chromium)
+fi
+# The dashboard is bundled with node and npm at build time; use the machine's when it has them.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -48,6 +48,24 @@ watchkeeper_metrics::watchkeeper_metrics(metrics_registry& r)
                                  "Samples received on the push API.", {"service"})),
     services(r.add_gauge("watchkeeper_services", "Watched services by where they were defined.",
                          {"source"})),
+    rule_evaluations(r.add_counter("watchkeeper_rule_group_evaluations_total",
+                                   "Rule group evaluations by scope (a service, or empty for global).",
+                                   {"scope"})),
+    rule_failures(r.add_counter("watchkeeper_rule_evaluation_failures_total",
+                                "Rules that failed to evaluate; the other rules still ran.",
+                                {"scope", "rule"})),
+    rule_group_duration(r.add_histogram("watchkeeper_rule_group_duration_seconds",
+                                        "Time to evaluate one rule group.",
+                                        exponential_buckets(0.00001, 4, 10))),
+    alert_transitions(r.add_counter("watchkeeper_alert_transitions_total",
+                                    "Alert state changes committed to the database.",
+                                    {"scope", "to"})),
+    alerts_active(r.add_gauge("watchkeeper_alerts", "Pending and firing alerts by scope.",
+                              {"scope", "state"})),
+    anomaly_events(r.add_counter("watchkeeper_anomaly_events_total",
+                                 "Anomaly scores crossing the configured threshold.", {"service"})),
+    anomaly_detectors(r.add_gauge("watchkeeper_anomaly_detectors",
+                                  "Series with an online anomaly detector.", {"service"})),
     build_info(r.add_gauge("watchkeeper_build_info", "Build information; always 1.", {"version"})) {
 }
 
@@ -55,6 +73,9 @@ void forget_service(watchkeeper_metrics& m, const std::string& service) {
   m.service_up.remove({service});
   m.parse_errors.remove({service});
   m.pushed_samples.remove({service});
+  m.rule_evaluations.remove({service});
+  m.anomaly_events.remove({service});
+  m.anomaly_detectors.remove({service});
   auto drop_prefixed = [&](auto& fam) {
     std::vector<std::vector<std::string>> doomed;
     fam.for_each([&](const std::vector<std::string>& values, const auto&) {
@@ -69,6 +90,9 @@ void forget_service(watchkeeper_metrics& m, const std::string& service) {
   drop_prefixed(m.health_checks);
   drop_prefixed(m.health_transitions);
   drop_prefixed(m.child_restarts);
+  drop_prefixed(m.rule_failures);
+  drop_prefixed(m.alert_transitions);
+  drop_prefixed(m.alerts_active);
 }
 
 }  // namespace wk::telemetry

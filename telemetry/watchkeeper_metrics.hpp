@@ -30,6 +30,13 @@ struct watchkeeper_metrics {
   family<counter>& child_restarts;      // {service, child}
   family<counter>& pushed_samples;      // {service}
   family<gauge>& services;              // {source}
+  family<counter>& rule_evaluations;    // {scope}: group evaluations ("" scope = global)
+  family<counter>& rule_failures;       // {scope, rule}
+  family<histogram>& rule_group_duration;  // {}
+  family<counter>& alert_transitions;   // {scope, to}
+  family<gauge>& alerts_active;         // {scope, state}
+  family<counter>& anomaly_events;      // {service}
+  family<gauge>& anomaly_detectors;     // {service}
   family<gauge>& build_info;            // {version}
 };
 
