@@ -125,6 +125,10 @@ std::shared_ptr<http::router> make_api_router(api_settings s) {
     caf::anon_send(alerts, show_atom_v, req.raw_query, http_reply{std::move(respond)});
   });
 
+  r->add("GET", "/api/anomalies", [anomalies = s.anomalies](const auto& req, const auto&, auto respond) {
+    caf::anon_send(anomalies, show_atom_v, req.raw_query, http_reply{std::move(respond)});
+  });
+
   // Prometheus's HTTP API, read-only like the rest of GET.
   auto queries = s.queries;
   for (const char* endpoint : {"query", "query_range", "series", "labels"}) {

@@ -46,6 +46,7 @@ struct api_settings {
   registry_actor registry;
   std::shared_ptr<query_pool> queries;
   alert_store_actor alerts;
+  anomaly_store_actor anomalies;
   std::shared_ptr<auth_holder> auth;
   std::function<reload_outcome()> reload;  // re-reads the config file; thread-safe
   std::string version;

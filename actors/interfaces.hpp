@@ -35,6 +35,11 @@ using alert_store_actor = caf::typed_actor<
   caf::replies_to<list_atom, std::string>::with<std::vector<persistence::alert_row>>,
   caf::reacts_to<show_atom, std::string, http_reply>>;
 
+// Anomaly events: recorded (fire and forget; failures are logged and counted) and listed.
+using anomaly_store_actor = caf::typed_actor<
+  caf::reacts_to<record_atom, std::vector<persistence::anomaly_row>>,
+  caf::reacts_to<show_atom, std::string, http_reply>>;
+
 // One per watched service: owns the scraper and probers, restarts them, aggregates their status.
 using supervisor_actor =
   caf::typed_actor<caf::reacts_to<status_atom, watch::scrape_status>,

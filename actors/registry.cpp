@@ -51,6 +51,7 @@ watch::restart_settings restart_of(const config::watchkeeper_config& cfg) {
 struct stores {
   health_store_actor health;
   alert_store_actor alerts;
+  anomaly_store_actor anomalies;
 };
 
 rule_groups_ptr groups_of(const registry_state& st, const std::string& service) {
@@ -66,6 +67,11 @@ void start_service(self_ptr self, const runtime_ptr& rt, const stores& db,
   child_context ctx;
   ctx.health = db.health;
   ctx.alerts = db.alerts;
+  ctx.anomalies = db.anomalies;
+  ctx.anomaly_enabled = cfg.anomaly.enabled;
+  ctx.anomaly_series = cfg.anomaly.series;
+  ctx.anomaly_threshold = cfg.anomaly.threshold;
+  ctx.anomaly_max_series = cfg.anomaly.max_series_per_service;
   ctx.jitter = cfg.scrape_defaults.jitter;
   auto groups = groups_of(self->state, spec.name);
   if (groups) ctx.rules = std::make_shared<rule_groups_ptr>(groups);
@@ -168,8 +174,8 @@ http::http_response service_problem(int status, const std::string& title,
 registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry_state> self,
                                        runtime_ptr rt, config_ptr initial,
                                        health_store_actor health, service_store_actor store,
-                                       alert_store_actor alerts) {
-  const stores db{health, alerts};
+                                       alert_store_actor alerts, anomaly_store_actor anomalies) {
+  const stores db{health, alerts, anomalies};
   auto log = telemetry::logger("registry");
   // Nothing is watched until main sends the configuration with reload_atom, once the gateway
   // listens: otherwise Watchkeeper's checks of itself would record a false "down" at start.

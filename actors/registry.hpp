@@ -40,6 +40,6 @@ struct registry_state {
 registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry_state> self,
                                        runtime_ptr rt, config_ptr initial,
                                        health_store_actor health, service_store_actor store,
-                                       alert_store_actor alerts);
+                                       alert_store_actor alerts, anomaly_store_actor anomalies);
 
 }  // namespace wk::actors

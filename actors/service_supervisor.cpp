@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/alerter.hpp"
+#include "actors/anomaly_watcher.hpp"
 #include "actors/prober.hpp"
 #include "actors/scraper.hpp"
 #include "telemetry/logging.hpp"
@@ -38,6 +39,15 @@ std::vector<child_spec> children_for(const config::service_spec& spec, runtime_p
     out.push_back({"prober:" + check.name, [rt, p, store](supervisor_actor parent) {
                      return parent->home_system().spawn(prober, rt, p, parent, store);
                    }});
+  }
+  if (ctx.anomaly_enabled && !ctx.anomaly_series.empty()) {
+    anomaly_settings a{spec.name, ctx.anomaly_series, ctx.anomaly_threshold, ctx.anomaly_max_series};
+    auto store = ctx.anomalies;
+    out.push_back({"anomaly",
+                   [rt, a, store](supervisor_actor parent) {
+                     return parent->home_system().spawn(anomaly_watcher, rt, a, store);
+                   },
+                   true});
   }
   if (ctx.rules && *ctx.rules && !(*ctx.rules)->empty()) {
     alerter_settings a;

@@ -51,6 +51,11 @@ service_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, ru
 struct child_context {
   health_store_actor health;
   alert_store_actor alerts;
+  anomaly_store_actor anomalies;
+  bool anomaly_enabled = false;
+  std::vector<std::string> anomaly_series;
+  double anomaly_threshold = 0.9;
+  std::size_t anomaly_max_series = 500;
   bool jitter = true;
   rules_holder rules;  // the service's rule groups; an alerter child when not empty
   std::chrono::milliseconds evaluation_interval{15'000};

@@ -10,6 +10,8 @@
 
 #include "persistence/database.hpp"
 #include "persistence/alert_store.hpp"
+#include "persistence/anomaly_store.hpp"
+#include "protocol/rest/anomaly_json.hpp"
 #include "persistence/health_store.hpp"
 #include "protocol/http/uri.hpp"
 #include "protocol/rest/alert_json.hpp"
@@ -235,6 +237,64 @@ alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime
       entries.reserve(listed->size());
       for (const auto& r : *listed) entries.push_back(entry_of(r));
       reply.respond(http::json_response(200, rest::alerts_json(entries, filter)));
+    },
+  };
+}
+
+anomaly_store_actor::behavior_type anomaly_store(anomaly_store_actor::pointer, runtime_ptr rt) {
+  auto store = std::make_shared<std::unique_ptr<persistence::anomaly_store>>();
+  auto log = telemetry::logger("store");
+  auto attempt = [=](const char* what, auto&& op, std::string* error) -> bool {
+    if (!ensure_schema(*rt, error)) return false;
+    try {
+      if (!*store)
+        *store = std::make_unique<persistence::anomaly_store>(rt->database_url);
+      op(**store);
+      return true;
+    } catch (const std::exception& e) {
+      store->reset();
+      rt->metrics->db_errors.with({"anomalies"}).inc();
+      log->warn("{} failed: {}", what, e.what());
+      *error = e.what();
+      return false;
+    }
+  };
+  return {
+    [=](record_atom, const std::vector<persistence::anomaly_row>& rows) {
+      std::string error;
+      attempt("recording anomalies", [&](persistence::anomaly_store& s) { s.record(rows); }, &error);
+    },
+    [=](show_atom, const std::string& raw_query, const http_reply& reply) {
+      std::string service;
+      std::int64_t since = 0;
+      std::size_t limit = 100;
+      for (const auto& [k, v] : http::parse_query(raw_query)) {
+        const bool digits = !v.empty() && v.size() <= 15 && v.find_first_not_of("0123456789") == std::string::npos;
+        if (k == "service") {
+          service = v;
+        } else if (k == "since_ms" && digits) {
+          since = std::stoll(v);
+        } else if (k == "limit" && digits && std::stoul(v) >= 1 && std::stoul(v) <= 10000) {
+          limit = std::stoul(v);
+        } else {
+          reply.respond(http::problem(400, "Invalid query",
+                                      "known parameters: service, since_ms (epoch ms), limit (1-10000); "
+                                      "got \"" + k + "\" = \"" + v + "\""));
+          return;
+        }
+      }
+      std::vector<persistence::anomaly_row> rows;
+      std::string error;
+      if (!attempt("listing anomalies",
+                   [&](persistence::anomaly_store& s) { rows = s.list(service, since, limit); }, &error)) {
+        reply.respond(http::problem(503, "Database unavailable",
+                                    "anomalies are kept in PostgreSQL, which cannot be read now: " + error));
+        return;
+      }
+      std::vector<rest::anomaly_entry> entries;
+      for (auto& r : rows)
+        entries.push_back({std::move(r.service), std::move(r.metric), std::move(r.labels), r.value, r.score, r.at_ms});
+      reply.respond(http::json_response(200, rest::anomalies_json(entries)));
     },
   };
 }

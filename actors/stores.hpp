@@ -27,6 +27,8 @@ health_store_actor::behavior_type health_store(health_store_actor::pointer self,
 
 alert_store_actor::behavior_type alert_store(alert_store_actor::pointer self, runtime_ptr rt);
 
+anomaly_store_actor::behavior_type anomaly_store(anomaly_store_actor::pointer self, runtime_ptr rt);
+
 service_store_actor::behavior_type service_store(service_store_actor::pointer self,
                                                  runtime_ptr rt);
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "anomaly/nab_cli.hpp"
 #include "app/server.hpp"
 #include "config/loader.hpp"
 #include "promql/promqltest.hpp"
@@ -23,6 +24,9 @@ Usage:
   watchkeeper check-rules FILE...       validate Prometheus rule files; exit 0 when valid
   watchkeeper test-rules FILE...        run rule unit tests in promtool's format
   watchkeeper promql-test FILE...       run PromQL tests in Prometheus's promqltest format
+  watchkeeper nab --data DIR [--labels F] --out DIR
+                                        run the anomaly detector over a NAB corpus, write NAB
+                                        results files and print the scores
   watchkeeper --version                 print the version
   watchkeeper --help                    this text
 
@@ -132,6 +136,8 @@ int print_database_url(const std::string& config_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "nab")
+    return wk::anomaly::run_nab_command(argc - 1, argv + 1, stdout, stderr);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string command = "serve";
   if (!args.empty() && args[0].rfind("-", 0) != 0) {

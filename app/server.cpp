@@ -128,7 +128,8 @@ int serve(const std::string& config_path, const std::string& version) {
   auto health = sys.spawn<caf::detached>(actors::health_store, rt);
   auto services = sys.spawn<caf::detached>(actors::service_store, rt);
   auto alerts = sys.spawn<caf::detached>(actors::alert_store, rt);
-  auto registry = sys.spawn(actors::registry, rt, cfg, health, services, alerts);
+  auto anomalies = sys.spawn<caf::detached>(actors::anomaly_store, rt);
+  auto registry = sys.spawn(actors::registry, rt, cfg, health, services, alerts, anomalies);
 
   std::mutex reload_mutex;
   auto auth = std::make_shared<actors::auth_holder>(
@@ -165,7 +166,7 @@ int serve(const std::string& config_path, const std::string& version) {
   };
 
   auto queries = std::make_shared<actors::query_pool>(sys, rt, 2);
-  actors::api_settings api{rt, registry, queries, alerts, auth, reload, version};
+  actors::api_settings api{rt, registry, queries, alerts, anomalies, auth, reload, version};
   auto router = actors::make_api_router(api);
   const auto& host = cfg->server.listen.host;
   int port = cfg->server.listen.port;
@@ -244,6 +245,7 @@ int serve(const std::string& config_path, const std::string& version) {
   self->send_exit(health, caf::exit_reason::user_shutdown);
   self->send_exit(services, caf::exit_reason::user_shutdown);
   self->send_exit(alerts, caf::exit_reason::user_shutdown);
+  self->send_exit(anomalies, caf::exit_reason::user_shutdown);
   queries->stop();
   rt->fetcher.reset();
   log->info("stopped");

@@ -2,6 +2,9 @@
 
 #include <set>
 
+#include "promql/error.hpp"
+#include "promql/parser.hpp"
+
 namespace wk::rules {
 
 namespace {
@@ -54,6 +57,20 @@ catalog load_catalog(const config::watchkeeper_config& cfg) {
     check_unique(all, "rules of service " + s.name, c.errors);
   }
   if (c.per_service.empty()) check_unique(c.every_service, "rules.service_files", c.errors);
+  // The anomaly selectors are PromQL too; checked here so a typo refuses the configuration.
+  for (std::size_t i = 0; i < cfg.anomaly.series.size(); ++i) {
+    const auto& text = cfg.anomaly.series[i];
+    std::string why;
+    try {
+      if (promql::parse(text)->kind != promql::expr_kind::vector_selector)
+        why = "must be a series selector such as probe_duration_seconds{check=\"http\"}";
+    } catch (const promql::error& e) {
+      why = e.what();
+    }
+    if (!why.empty())
+      c.errors.push_back(cfg.source_file + ": anomaly.series[" + std::to_string(i) + "] \"" + text +
+                         "\": " + why);
+  }
   return c;
 }
 

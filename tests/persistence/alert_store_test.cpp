@@ -1,4 +1,5 @@
 #include "persistence/alert_store.hpp"
+#include "persistence/anomaly_store.hpp"
 #include "persistence/error.hpp"
 #include "persistence/migrations.hpp"
 #include "tests/persistence/pg_test_support.hpp"
@@ -86,4 +87,21 @@ TEST_CASE("alert_store refuses rows that are not text or have an unknown state, 
   nul.labels["k"] = std::string("a\0b", 3);
   CHECK_THROWS_AS(store.record({nul}), wp::error);
   CHECK(store.all_current().empty());
+}
+
+TEST_CASE("anomaly_store keeps anomaly events newest first and filters them") {
+  const scratch_database db;
+  wp::apply_migrations(db.url());
+  wp::anomaly_store store(db.url());
+  const std::int64_t t0 = 1'700'000'000'000;
+  store.record({{"api", "probe_duration_seconds", {{"check", "http"}}, 2.5, 0.97, t0},
+                {"db", "up", {}, 0, 0.91, t0 + 1000}});
+  auto all = store.list("", 0, 10);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].service == "db");
+  CHECK(all[1].labels.at("check") == "http");
+  CHECK(all[1].at_ms == t0);
+  CHECK(store.list("api", 0, 10).size() == 1);
+  CHECK(store.list("", t0 + 500, 10).size() == 1);
+  CHECK_THROWS_AS(store.record({{"api", "x", {}, 1, 1.5, t0}}), wp::error);
 }
