@@ -34,11 +34,12 @@ struct watcher_state {
   std::vector<std::vector<tsdb::matcher>> selectors;
   std::unordered_map<std::uint64_t, tsdb::series_ref> score_refs;
   std::int64_t last_run = 0;
+  bool deferred = false;  // a run is scheduled for when min_gap has passed
 };
 
 }  // namespace
 
-caf::behavior anomaly_watcher(caf::event_based_actor*, runtime_ptr rt,
+caf::behavior anomaly_watcher(caf::event_based_actor* self, runtime_ptr rt,
                               anomaly_settings settings, anomaly_store_actor store) {
   auto st = std::make_shared<watcher_state>(settings);
   auto log = telemetry::logger("anomaly");
@@ -54,50 +55,66 @@ caf::behavior anomaly_watcher(caf::event_based_actor*, runtime_ptr rt,
     }
   }
   const std::string service = settings.service;
+  auto run = [=] {
+    const auto now = wall_ms();
+    const auto from = st->last_run == 0 ? now - first_window_ms : st->last_run - overlap_ms;
+    st->last_run = now;
+    std::vector<tsdb::series_data> series;
+    for (const auto& m : st->selectors) {
+      auto found = rt->head->select(m, from, now);
+      for (auto& s : found) {
+        // Never score our own scores.
+        if (s.labels.get("__name__") != "watchkeeper_anomaly_score") series.push_back(std::move(s));
+      }
+    }
+    auto scored = st->scorer.feed(series);
+    std::vector<persistence::anomaly_row> events;
+    for (const auto& s : scored) {
+      const auto fp = s.score_labels.fingerprint();
+      auto it = st->score_refs.find(fp);
+      if (it == st->score_refs.end())
+        it = st->score_refs.emplace(fp, rt->head->get_or_create(s.score_labels)).first;
+      if (rt->head->append(it->second, s.t_ms, s.score) == tsdb::append_status::unknown_series) {
+        it->second = rt->head->get_or_create(s.score_labels);
+        rt->head->append(it->second, s.t_ms, s.score);
+      }
+      if (!s.crossed) continue;
+      persistence::anomaly_row row;
+      row.service = service;
+      row.metric = std::string(s.series.get("__name__"));
+      for (const auto& l : s.series.labels())
+        if (l.name != "__name__") row.labels.emplace(l.name, l.value);
+      row.value = s.value;
+      row.score = s.score;
+      row.at_ms = s.t_ms;
+      rt->metrics->anomaly_events.with({service}).inc();
+      log->info("anomaly service={} series={} value={} score={:.3f}", service,
+                s.series.to_string(), s.value, s.score);
+      publish_event(*rt, "anomalies", "anomaly",
+                    rest::anomaly_json({row.service, row.metric, row.labels, row.value, row.score, row.at_ms}),
+                    row.at_ms);
+      events.push_back(std::move(row));
+    }
+    if (!events.empty()) caf::anon_send(store, record_atom_v, std::move(events));
+    rt->metrics->anomaly_detectors.with({service}).set(double(st->scorer.series()));
+  };
   return {
     [=](landed_atom) {
       const auto now = wall_ms();
-      if (now - st->last_run < min_gap_ms) return;
-      const auto from = st->last_run == 0 ? now - first_window_ms : st->last_run - overlap_ms;
-      st->last_run = now;
-      std::vector<tsdb::series_data> series;
-      for (const auto& m : st->selectors) {
-        auto found = rt->head->select(m, from, now);
-        for (auto& s : found) {
-          // Never score our own scores.
-          if (s.labels.get("__name__") != "watchkeeper_anomaly_score") series.push_back(std::move(s));
-        }
+      if (now - st->last_run >= min_gap_ms) {
+        run();
+        return;
       }
-      auto scored = st->scorer.feed(series);
-      std::vector<persistence::anomaly_row> events;
-      for (const auto& s : scored) {
-        const auto fp = s.score_labels.fingerprint();
-        auto it = st->score_refs.find(fp);
-        if (it == st->score_refs.end())
-          it = st->score_refs.emplace(fp, rt->head->get_or_create(s.score_labels)).first;
-        if (rt->head->append(it->second, s.t_ms, s.score) == tsdb::append_status::unknown_series) {
-          it->second = rt->head->get_or_create(s.score_labels);
-          rt->head->append(it->second, s.t_ms, s.score);
-        }
-        if (!s.crossed) continue;
-        persistence::anomaly_row row;
-        row.service = service;
-        row.metric = std::string(s.series.get("__name__"));
-        for (const auto& l : s.series.labels())
-          if (l.name != "__name__") row.labels.emplace(l.name, l.value);
-        row.value = s.value;
-        row.score = s.score;
-        row.at_ms = s.t_ms;
-        rt->metrics->anomaly_events.with({service}).inc();
-        log->info("anomaly service={} series={} value={} score={:.3f}", service,
-                  s.series.to_string(), s.value, s.score);
-        publish_event(*rt, "anomalies", "anomaly",
-                      rest::anomaly_json({row.service, row.metric, row.labels, row.value, row.score, row.at_ms}),
-                      row.at_ms);
-        events.push_back(std::move(row));
+      // Data landing in a burst is scored once, right after the burst, never dropped.
+      if (!st->deferred) {
+        st->deferred = true;
+        self->delayed_send(self, std::chrono::milliseconds(min_gap_ms - (now - st->last_run)),
+                           evaluate_atom_v);
       }
-      if (!events.empty()) caf::anon_send(store, record_atom_v, std::move(events));
-      rt->metrics->anomaly_detectors.with({service}).set(double(st->scorer.series()));
+    },
+    [=](evaluate_atom) {
+      st->deferred = false;
+      run();
     },
   };
 }
