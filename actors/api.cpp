@@ -140,6 +140,10 @@ std::shared_ptr<http::router> make_api_router(api_settings s) {
     r->add("GET", std::string("/api/v1/") + endpoint, h);
     r->add("POST", std::string("/api/v1/") + endpoint, h);
   }
+  r->add("GET", "/api/predictions", [queries](const auto& req, const auto&, auto respond) {
+    caf::anon_send(queries->next(), query_atom_v, std::string("predictions"), req,
+                   http_reply{std::move(respond)});
+  });
   r->add("GET", "/api/v1/label/{name}/values",
          [queries](const auto& req, const auto& params, auto respond) {
            caf::anon_send(queries->next(), query_atom_v,

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "promql/engine.hpp"
+#include "protocol/rest/predictions.hpp"
 #include "protocol/rest/prom_api.hpp"
 
 namespace wk::actors {
@@ -19,7 +20,10 @@ query_actor::behavior_type query_worker(query_actor::pointer, runtime_ptr rt) {
       const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-      reply.respond(rest::answer_prom_api(endpoint, req, *engine, *rt->head, now));
+      if (endpoint == "predictions")
+        reply.respond(rest::answer_predictions(req, *engine, now));
+      else
+        reply.respond(rest::answer_prom_api(endpoint, req, *engine, *rt->head, now));
     },
   };
 }
