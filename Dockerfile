@@ -2,7 +2,7 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      cmake ninja-build g++ pkg-config ca-certificates \
+      cmake ninja-build g++ pkg-config ca-certificates nodejs npm \
       libcaf-dev libwebsockets-dev rapidjson-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev \
       libcurl4-openssl-dev libyaml-cpp-dev libssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
