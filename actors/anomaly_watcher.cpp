@@ -40,7 +40,8 @@ struct watcher_state {
 }  // namespace
 
 caf::behavior anomaly_watcher(caf::event_based_actor* self, runtime_ptr rt,
-                              anomaly_settings settings, anomaly_store_actor store) {
+                              anomaly_settings settings, anomaly_store_actor store,
+                              supervisor_actor parent) {
   auto st = std::make_shared<watcher_state>(settings);
   auto log = telemetry::logger("anomaly");
   for (const auto& text : settings.selectors) {
@@ -96,6 +97,7 @@ caf::behavior anomaly_watcher(caf::event_based_actor* self, runtime_ptr rt,
       events.push_back(std::move(row));
     }
     if (!events.empty()) caf::anon_send(store, record_atom_v, std::move(events));
+    if (!scored.empty()) caf::anon_send(parent, landed_atom_v);
     rt->metrics->anomaly_detectors.with({service}).set(double(st->scorer.series()));
   };
   return {

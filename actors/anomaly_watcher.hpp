@@ -23,8 +23,10 @@ struct anomaly_settings {
   std::size_t max_series = 500;
 };
 
-// Messages: landed_atom.
+// Messages: landed_atom. New scores are reported to the parent as landed data in turn, so the
+// service's rules on watchkeeper_anomaly_score run at once instead of on their interval.
 caf::behavior anomaly_watcher(caf::event_based_actor* self, runtime_ptr rt,
-                              anomaly_settings settings, anomaly_store_actor store);
+                              anomaly_settings settings, anomaly_store_actor store,
+                              supervisor_actor parent);
 
 }  // namespace wk::actors

@@ -45,7 +45,7 @@ std::vector<child_spec> children_for(const config::service_spec& spec, runtime_p
     auto store = ctx.anomalies;
     out.push_back({"anomaly",
                    [rt, a, store](supervisor_actor parent) {
-                     return parent->home_system().spawn(anomaly_watcher, rt, a, store);
+                     return parent->home_system().spawn(anomaly_watcher, rt, a, store, parent);
                    },
                    true});
   }
