@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/alert_entry.hpp"
 #include "promql/engine.hpp"
 #include "protocol/rest/alert_json.hpp"
 #include "rules/group_evaluator.hpp"
@@ -63,23 +64,6 @@ persistence::alert_row to_row(const std::string& scope, const std::string& group
   r.keep_firing_since_ms = t.a.keep_firing_since_ms;
   r.at_ms = now;
   return r;
-}
-
-rest::alert_entry to_entry(const persistence::alert_row& r) {
-  rest::alert_entry e;
-  auto it = r.labels.find("alertname");
-  e.alertname = it == r.labels.end() ? r.rule_name : it->second;
-  e.service = r.service;
-  e.state = r.to_state == "inactive" ? "resolved" : r.to_state;
-  e.rule_group = r.rule_group;
-  e.labels = r.labels;
-  e.annotations = r.annotations;
-  e.value = r.value;
-  e.active_at_ms = r.active_at_ms;
-  e.fired_at_ms = r.fired_at_ms;
-  e.resolved_at_ms = r.resolved_at_ms;
-  e.fingerprint = r.fingerprint;
-  return e;
 }
 
 struct alerter_state {
@@ -141,10 +125,10 @@ caf::behavior alerter(caf::event_based_actor* self, runtime_ptr rt, alerter_sett
           st->queued_rows -= batch.size();
           for (const auto& row : batch) {
             rt->metrics->alert_transitions.with({scope_label, row.to_state}).inc();
-            log->info("alert {} {} -> {} scope={} labels={}", row.rule_name, row.from_state,
-                      row.to_state, scope.empty() ? "global" : scope,
-                      rest::alert_json(to_entry(row)));
-            publish_event(*rt, "alerts", "alert_transition", rest::alert_json(to_entry(row)), row.at_ms);
+            auto json = rest::alert_json(alert_entry_of(row));
+            log->info("alert {} {} -> {} scope={}: {}", row.rule_name, row.from_state,
+                      row.to_state, scope.empty() ? "global" : scope, json);
+            publish_event(*rt, "alerts", "alert_transition", std::move(json), row.at_ms);
           }
           (*commit_next_ptr)();
         },

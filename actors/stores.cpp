@@ -8,16 +8,17 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "persistence/database.hpp"
+#include "actors/alert_entry.hpp"
 #include "persistence/alert_store.hpp"
 #include "persistence/anomaly_store.hpp"
-#include "protocol/rest/anomaly_json.hpp"
+#include "persistence/database.hpp"
 #include "persistence/health_store.hpp"
-#include "protocol/http/uri.hpp"
-#include "protocol/rest/alert_json.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sample_writer.hpp"
 #include "persistence/service_store.hpp"
+#include "protocol/http/uri.hpp"
+#include "protocol/rest/alert_json.hpp"
+#include "protocol/rest/anomaly_json.hpp"
 #include "telemetry/logging.hpp"
 
 namespace wk::actors {
@@ -150,27 +151,6 @@ health_store_actor::behavior_type health_store(health_store_actor::pointer self,
   };
 }
 
-namespace {
-
-rest::alert_entry entry_of(const persistence::alert_row& r) {
-  rest::alert_entry e;
-  e.alertname = r.rule_name;
-  if (auto it = r.labels.find("alertname"); it != r.labels.end()) e.alertname = it->second;
-  e.service = r.service;
-  e.state = r.to_state == "inactive" ? "resolved" : r.to_state;
-  e.rule_group = r.rule_group;
-  e.labels = r.labels;
-  e.annotations = r.annotations;
-  e.value = r.value;
-  e.active_at_ms = r.active_at_ms;
-  e.fired_at_ms = r.fired_at_ms;
-  e.resolved_at_ms = r.resolved_at_ms;
-  e.fingerprint = r.fingerprint;
-  return e;
-}
-
-}  // namespace
-
 alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime_ptr rt) {
   auto store = std::make_shared<std::unique_ptr<persistence::alert_store>>();
   auto log = telemetry::logger("store");
@@ -235,7 +215,7 @@ alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime
       }
       std::vector<rest::alert_entry> entries;
       entries.reserve(listed->size());
-      for (const auto& r : *listed) entries.push_back(entry_of(r));
+      for (const auto& r : *listed) entries.push_back(alert_entry_of(r));
       reply.respond(http::json_response(200, rest::alerts_json(entries, filter)));
     },
   };

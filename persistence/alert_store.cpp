@@ -1,15 +1,12 @@
 #include "persistence/alert_store.hpp"
 
+#include "persistence/detail/json_map.hpp"
 #include "persistence/detail/session.hpp"
 #include "persistence/error.hpp"
 #include "persistence/text_check.hpp"
 
 #include <pqxx/result>
 #include <pqxx/transaction>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cmath>
@@ -58,31 +55,6 @@ constexpr const char* history_sql =
 #undef WK_TS
 #undef WK_MS
 
-std::string to_json(const std::map<std::string, std::string>& m) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.StartObject();
-  for (const auto& [k, v] : m) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-  }
-  w.EndObject();
-  return sb.GetString();
-}
-
-std::map<std::string, std::string> from_json(const std::string& text) {
-  std::map<std::string, std::string> out;
-  rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsObject()) return out;
-  for (const auto& m : d.GetObject()) {
-    if (m.value.IsString())
-      out.emplace(std::string(m.name.GetString(), m.name.GetStringLength()),
-                  std::string(m.value.GetString(), m.value.GetStringLength()));
-  }
-  return out;
-}
-
 void check_row(const alert_row& r) {
   for (const auto* text : {&r.fingerprint, &r.scope, &r.rule_group, &r.rule_name, &r.service,
                            &r.from_state, &r.to_state}) {
@@ -109,8 +81,8 @@ std::vector<alert_row> read_rows(const pqxx::result& rows) {
     a.rule_group = row[2].as<std::string>();
     a.rule_name = row[3].as<std::string>();
     a.service = row[4].as<std::string>();
-    a.labels = from_json(row[5].as<std::string>());
-    a.annotations = from_json(row[6].as<std::string>());
+    a.labels = detail::map_from_json(row[5].as<std::string>());
+    a.annotations = detail::map_from_json(row[6].as<std::string>());
     a.from_state = row[7].as<std::string>();
     a.to_state = row[8].as<std::string>();
     a.value = row[9].as<double>();
@@ -150,8 +122,8 @@ void alert_store::record(const std::vector<alert_row>& transitions) {
   impl_->session.run("cannot record alert transitions", [&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     for (const auto& r : transitions) {
-      const std::string labels = to_json(r.labels);
-      const std::string annotations = to_json(r.annotations);
+      const std::string labels = detail::map_to_json(r.labels);
+      const std::string annotations = detail::map_to_json(r.annotations);
       tx.exec_prepared(history_insert_name, r.fingerprint, r.scope, r.rule_group, r.rule_name,
                        r.service, labels, annotations, r.from_state, r.to_state, r.value,
                        r.active_at_ms, r.fired_at_ms, r.resolved_at_ms, r.at_ms);

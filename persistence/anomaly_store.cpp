@@ -1,15 +1,12 @@
 #include "persistence/anomaly_store.hpp"
 
+#include "persistence/detail/json_map.hpp"
 #include "persistence/detail/session.hpp"
 #include "persistence/error.hpp"
 #include "persistence/text_check.hpp"
 
 #include <pqxx/result>
 #include <pqxx/transaction>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cmath>
@@ -27,28 +24,6 @@ constexpr const char* list_sql =
     " FROM anomalies WHERE ($1 = '' OR service = $1)"
     " AND ($2::bigint = 0 OR at >= to_timestamp($2::numeric / 1000))"
     " ORDER BY at DESC, id DESC LIMIT $3";
-
-std::string to_json(const std::map<std::string, std::string>& m) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.StartObject();
-  for (const auto& [k, v] : m) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-  }
-  w.EndObject();
-  return sb.GetString();
-}
-
-std::map<std::string, std::string> from_json(const std::string& text) {
-  std::map<std::string, std::string> out;
-  rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsObject()) return out;
-  for (const auto& m : d.GetObject())
-    if (m.value.IsString()) out.emplace(m.name.GetString(), m.value.GetString());
-  return out;
-}
 
 }  // namespace
 
@@ -79,7 +54,7 @@ void anomaly_store::record(const std::vector<anomaly_row>& rows) {
   impl_->session.run("cannot record anomalies", [&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     for (const auto& r : rows)
-      tx.exec_prepared(insert_name, r.service, r.metric, to_json(r.labels), r.value, r.score, r.at_ms);
+      tx.exec_prepared(insert_name, r.service, r.metric, detail::map_to_json(r.labels), r.value, r.score, r.at_ms);
     tx.commit();
     return 0;
   });
@@ -93,7 +68,7 @@ std::vector<anomaly_row> anomaly_store::list(const std::string& service, std::in
     std::vector<anomaly_row> out;
     for (const auto& row : tx.exec_prepared(list_name, service, since_ms, capped)) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
-                     from_json(row[2].as<std::string>()), row[3].as<double>(), row[4].as<double>(),
+                     detail::map_from_json(row[2].as<std::string>()), row[3].as<double>(), row[4].as<double>(),
                      row[5].as<std::int64_t>()});
     }
     return out;
