@@ -54,3 +54,17 @@ TEST_CASE("anomaly JSON carries the series and writes non-finite numbers as null
   CHECK(wk::rest::anomalies_json({a}).find(R"("value":null)") != std::string::npos);
   CHECK(wk::rest::anomalies_json({}) == R"({"anomalies":[]})");
 }
+
+#include "protocol/rest/samples_json.hpp"
+
+TEST_CASE("samples events carry the newest sample of each series and say when they were cut") {
+  using wk::tsdb::label_set;
+  std::vector<wk::tsdb::series_data> series{
+    {label_set({{"__name__", "up"}, {"service", "api"}}), {{1000, 0}, {2000, 1}}},
+    {label_set(std::vector<wk::tsdb::label>{{"__name__", "empty"}}), {}},
+    {label_set(std::vector<wk::tsdb::label>{{"__name__", "nan"}}), {{2000, std::nan("")}}},
+  };
+  CHECK(wk::rest::samples_event_json("api", 2000, series) ==
+        R"({"service":"api","t_ms":2000,"series":[{"labels":{"__name__":"up","service":"api"},"value":1.0},{"labels":{"__name__":"nan"},"value":null}],"truncated":false})");
+  CHECK(wk::rest::samples_event_json("api", 2000, series, 1).find(R"("truncated":true)") != std::string::npos);
+}

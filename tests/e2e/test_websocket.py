@@ -1,0 +1,100 @@
+"""End-to-end: the real binary's WebSocket on the REST port — token auth, live health, service,
+alert and metrics events as a target fails, resume with `since` after a reconnect, Origin
+refusal, and bad messages answered without dropping the connection."""
+
+import os
+
+from harness import (ADMIN_TOKEN, Database, TargetServer, Watchkeeper, Workdir, base_config,
+                     run_tests)
+from ws_client import WebSocket
+
+RULES = """groups:
+  - name: ws
+    rules:
+      - alert: Down
+        expr: probe_success == 0
+"""
+
+
+def test_live_events_resume_and_refusals():
+    with Workdir() as wd:
+        db = Database()
+        target = TargetServer(wd)
+        rules = os.path.join(wd, "rules.yml")
+        with open(rules, "w") as f:
+            f.write(RULES)
+        config = base_config(f"""
+  - name: web
+    rule_files: [{rules}]
+    metrics:
+      url: {target.url}/metrics?series=2
+    health:
+      - name: http
+        type: http
+        url: {target.url}/health
+""").replace("server:\n", "server:\n  allowed_origins: [\"http://ops.example\"]\n", 1)
+        wk = Watchkeeper(wd, config, db.url)
+        try:
+            # Tokens are configured: no token, a wrong one and a foreign Origin are refused.
+            ws = WebSocket("127.0.0.1", wk.port)
+            assert ws.status == 101
+            hello = ws.recv()
+            assert hello["type"] == "hello" and hello["auth_required"] is True, hello
+            ws.send_json({"type": "subscribe", "topics": ["health"]})
+            assert ws.recv() is None and ws.close_code == 4001, ws.close_code
+            ws.close()
+            ws = WebSocket("127.0.0.1", wk.port, "/ws?token=wrong-token-of-some-length")
+            first = ws.recv()  # a wrong query token may be refused before or after the hello
+            if first is not None:
+                ws.send_json({"type": "subscribe", "topics": ["health"]})
+                first = ws.recv()
+            assert first is None and ws.close_code == 4001, (first, ws.close_code)
+            ws.close()
+            ws = WebSocket("127.0.0.1", wk.port, "/ws?token=" + ADMIN_TOKEN,
+                           {"Origin": "http://evil.example"})
+            assert ws.status == 403, ws.status
+            ws.close()
+
+            ws = WebSocket("127.0.0.1", wk.port, "/ws?token=" + ADMIN_TOKEN,
+                           {"Origin": "http://ops.example"})
+            assert ws.status == 101
+            assert ws.recv()["type"] == "hello"
+            ws.send_text("{not json")
+            err = ws.recv()
+            assert err["type"] == "error" and err["code"] == "bad_message", err
+            ws.send_json({"type": "subscribe", "topics": ["health", "services", "alerts", "metrics:web"]})
+            sub = ws.recv_until(lambda m: m["type"] == "subscribed", 5)
+            samples = ws.recv_until(lambda m: m.get("topic") == "metrics:web", 5)
+            names = {s["labels"]["__name__"] for s in samples["data"]["series"]}
+            assert "up" in names, names
+            status = ws.recv_until(lambda m: m.get("topic") == "services", 5)
+            assert status["data"]["name"] == "web", status
+
+            target.fail()
+            down = ws.recv_until(lambda m: m.get("kind") == "check_transition" and m["data"]["to"] == "down", 10)
+            assert down["data"]["service"] == "web" and down["seq"] > sub["seq"], down
+            alert = ws.recv_until(lambda m: m.get("kind") == "alert_transition", 10)
+            assert alert["data"]["alertname"] == "Down" and alert["data"]["state"] == "firing", alert
+            last_seen = down["seq"]
+            ws.close()
+
+            # Reconnect and resume: the alert event published after `down` is replayed.
+            ws = WebSocket("127.0.0.1", wk.port, "/ws", {"Authorization": "Bearer " + ADMIN_TOKEN})
+            assert ws.recv()["type"] == "hello"
+            ws.send_json({"type": "subscribe", "topics": ["alerts"], "since": last_seen})
+            replayed = ws.recv_until(lambda m: m.get("kind") == "alert_transition", 5)
+            assert replayed["seq"] == alert["seq"], (replayed, alert)
+            ws.send_json({"type": "subscribe", "topics": ["health"], "since": 0})
+            gap = ws.recv_until(lambda m: m["type"] in ("resync", "event"), 5)
+            assert gap["type"] in ("resync", "event"), gap
+            ws.send_json({"type": "ping", "id": "p1"})
+            assert ws.recv_until(lambda m: m["type"] == "pong", 5)["id"] == "p1"
+            ws.close()
+        finally:
+            wk.stop()
+            target.stop()
+            db.close()
+
+
+if __name__ == "__main__":
+    run_tests([test_live_events_resume_and_refusals])
