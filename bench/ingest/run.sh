@@ -30,6 +30,7 @@ wk_port=$("$root/scripts/free_port.sh")
   echo "storage: {retention: 10m}"
   echo "scrape_defaults: {interval: 1s, timeout: 900ms}"
   echo "logging: {level: warn}"
+  [ -n "${WK_BENCH_NO_ANOMALY:-}" ] && echo "anomaly: {enabled: false}"
   echo "services:"
   for i in $(seq 0 $((targets - 1))); do
     echo "  - {name: t$i, metrics: {url: \"http://127.0.0.1:$target_port/t/$i/metrics\"}}"
