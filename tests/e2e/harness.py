@@ -228,6 +228,28 @@ services:
 """
 
 
+def write_rules(workdir, text):
+    """A rule file in the work directory; returns its path."""
+    path = os.path.join(workdir, "rules.yml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def ruled_service_yaml(name, target, rules, series=3):
+    """A service scraping the test target, with an HTTP check of it and its own rule file."""
+    return f"""
+  - name: {name}
+    rule_files: [{rules}]
+    metrics:
+      url: {target.url}/metrics?series={series}
+    health:
+      - name: http
+        type: http
+        url: {target.url}/health
+"""
+
+
 class Workdir:
     def __enter__(self):
         self.path = tempfile.mkdtemp(prefix="wk-e2e-")

@@ -8,8 +8,8 @@ import subprocess
 import time
 import urllib.parse
 
-from harness import (Database, TargetServer, Watchkeeper, Workdir, base_config, http, run_tests,
-                     wait_for)
+from harness import (Database, TargetServer, Watchkeeper, Workdir, base_config, http,
+                     ruled_service_yaml, run_tests, wait_for, write_rules)
 
 
 def promtool(*args):
@@ -96,19 +96,7 @@ def test_rules_fire_on_landing_persist_and_restore():
     with Workdir() as wd:
         db = Database()
         target = TargetServer(wd)
-        rules = os.path.join(wd, "rules.yml")
-        with open(rules, "w") as f:
-            f.write(RULES)
-        config = base_config(f"""
-  - name: web
-    rule_files: [{rules}]
-    metrics:
-      url: {target.url}/metrics?series=3
-    health:
-      - name: http
-        type: http
-        url: {target.url}/health
-""")
+        config = base_config(ruled_service_yaml("web", target, write_rules(wd, RULES)))
         wk = Watchkeeper(wd, config, db.url)
         try:
             wait_for(lambda: wk.services()["web"]["scrape"]["up"], 10, "web scraped")

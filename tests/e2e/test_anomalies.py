@@ -11,7 +11,7 @@ import time
 import urllib.parse
 
 from harness import (RESPONDER_TOKEN, Database, Watchkeeper, Workdir, base_config, bearer, http,
-                     run_tests, wait_for)
+                     run_tests, wait_for, write_rules)
 
 RULES = """groups:
   - name: anomalies
@@ -24,9 +24,7 @@ RULES = """groups:
 def test_pushed_spike_becomes_an_anomaly_and_an_alert():
     with Workdir() as wd:
         db = Database()
-        rules = os.path.join(wd, "rules.yml")
-        with open(rules, "w") as f:
-            f.write(RULES)
+        rules = write_rules(wd, RULES)
         config = base_config(f"""
   - name: shop
     rule_files: [{rules}]

@@ -2,10 +2,8 @@
 alert and metrics events as a target fails, resume with `since` after a reconnect, Origin
 refusal, and bad messages answered without dropping the connection."""
 
-import os
-
 from harness import (ADMIN_TOKEN, Database, TargetServer, Watchkeeper, Workdir, base_config,
-                     run_tests)
+                     ruled_service_yaml, run_tests, write_rules)
 from ws_client import WebSocket
 
 RULES = """groups:
@@ -20,19 +18,7 @@ def test_live_events_resume_and_refusals():
     with Workdir() as wd:
         db = Database()
         target = TargetServer(wd)
-        rules = os.path.join(wd, "rules.yml")
-        with open(rules, "w") as f:
-            f.write(RULES)
-        config = base_config(f"""
-  - name: web
-    rule_files: [{rules}]
-    metrics:
-      url: {target.url}/metrics?series=2
-    health:
-      - name: http
-        type: http
-        url: {target.url}/health
-""").replace("server:\n", "server:\n  allowed_origins: [\"http://ops.example\"]\n", 1)
+        config = base_config(ruled_service_yaml("web", target, write_rules(wd, RULES), series=2)).replace("server:\n", "server:\n  allowed_origins: [\"http://ops.example\"]\n", 1)
         wk = Watchkeeper(wd, config, db.url)
         try:
             # Tokens are configured: no token, a wrong one and a foreign Origin are refused.
