@@ -737,11 +737,41 @@ void read_anomaly(walker& w, const field& f, anomaly_spec& out) {
   read_number(w, *m, "max_series_per_service", 0, 1'000'000, out.max_series_per_service);
 }
 
+void read_incidents(walker& w, const field& f, incidents_spec& out) {
+  const auto m = w.map(f, {"group_by", "auto_resolve", "reopen_window", "dependency_wait",
+                           "escalation_policy"});
+  if (!m) return;
+  if (const auto* group_by = m->find("group_by")) {
+    if (const auto items = w.list(*group_by)) {
+      for (const auto& item : *items) {
+        const auto text = w.non_empty_text(item, "a label name");
+        if (!text) continue;
+        if (!valid_label_name(*text)) {
+          w.error(item, "invalid label name " + quote(*text) + " ([a-zA-Z_][a-zA-Z0-9_]*)");
+        } else if (*text == "service") {
+          w.error(item, "incidents are always split by service; leave \"service\" out");
+        } else {
+          out.group_by.push_back(*text);
+        }
+      }
+    }
+  }
+  read_bool(w, *m, "auto_resolve", out.auto_resolve);
+  read_duration(w, *m, "reopen_window", out.reopen_window);
+  read_duration(w, *m, "dependency_wait", out.dependency_wait);
+  if (const auto* policy = m->find("escalation_policy")) {
+    if (auto text = w.text(*policy, "an escalation policy name, or \"\" for none")) {
+      out.escalation_policy = *text;
+    }
+  }
+}
+
 std::optional<service_spec> read_service(walker& w, const field& f,
                                          const scrape_defaults_spec& scrape_defaults,
                                          const health_defaults_spec& health_defaults,
                                          service_places& places) {
-  const auto m = w.map(f, {"name", "labels", "depends_on", "metrics", "health", "rule_files"});
+  const auto m = w.map(f, {"name", "labels", "depends_on", "metrics", "health", "rule_files",
+                           "escalation_policy"});
   if (!m) return std::nullopt;
   service_spec out;
   if (const auto* name = m->find("name")) {
@@ -792,6 +822,9 @@ std::optional<service_spec> read_service(walker& w, const field& f,
     out.metrics = read_metrics(w, *metrics, scrape_defaults);
   }
   if (const auto* files = m->find("rule_files")) read_globs(w, *files, out.rule_files);
+  if (const auto* policy = m->find("escalation_policy")) {
+    if (auto text = read_name(w, *policy, "escalation policy name")) out.escalation_policy = *text;
+  }
 
   if (const auto* health = m->find("health")) {
     if (const auto items = w.list(*health)) {
@@ -921,11 +954,86 @@ void read_services(walker& w, const field& f, watchkeeper_config& config) {
   config.services = std::move(services);
 }
 
+// Errors of the folders' own parsers ("<line>:<col>: <path>: <message>", the file left out)
+// joined into this loader's report so every problem is listed in one place and order.
+void report_foreign(walker& w, const std::vector<std::string>& errors) {
+  for (const auto& e : errors) {
+    field f;
+    std::size_t pos = 0;
+    int numbers[2] = {0, 0};
+    int found = 0;
+    while (found < 2 && pos < e.size() && std::isdigit(static_cast<unsigned char>(e[pos]))) {
+      int n = 0;
+      while (pos < e.size() && std::isdigit(static_cast<unsigned char>(e[pos])) && n < 10'000'000)
+        n = n * 10 + (e[pos++] - '0');
+      if (pos >= e.size() || e[pos] != ':') break;
+      numbers[found++] = n;
+      ++pos;
+      if (pos < e.size() && e[pos] == ' ') ++pos;
+    }
+    std::string rest = found == 2 ? e.substr(pos) : e;
+    if (found == 2) {
+      f.fallback.line = numbers[0] - 1;
+      f.fallback.column = numbers[1] - 1;
+    }
+    const auto colon = rest.find(": ");
+    if (colon != std::string::npos && rest.find(' ') >= colon) {
+      f.path = rest.substr(0, colon);
+      rest = rest.substr(colon + 2);
+    }
+    w.error(f, rest);
+  }
+}
+
+// Receivers, routes, on-call and silences: parsed by their folders, then checked against
+// each other (every name one section uses must exist in the section that defines it).
+void read_incident_sections(walker& w, const field& root, const mapping& m,
+                            watchkeeper_config& config) {
+  std::vector<std::string> errors;
+  const YAML::Node& doc = root.value;
+  if (m.find("notifications")) {
+    config.notifications = notify::parse_notifications(doc["notifications"], errors, {},
+                                                       w.lookup(), config.server.external_url);
+  }
+  if (doc.IsMap()) {  // an empty file is all defaults
+    config.oncall = oncall::parse_oncall(doc, errors, {});
+    config.silences = silences::parse_silence_config(doc, errors, {});
+  }
+  report_foreign(w, errors);
+
+  std::unordered_set<std::string> policies;
+  for (const auto& p : config.oncall.escalation_policies) policies.insert(p.name);
+  for (std::size_t i = 0; i < config.oncall.escalation_policies.size(); ++i) {
+    const auto& p = config.oncall.escalation_policies[i];
+    for (std::size_t l = 0; l < p.levels.size(); ++l) {
+      for (const auto& t : p.levels[l].targets) {
+        if (t.type == oncall::target::kind::channel && !config.notifications.find(t.id)) {
+          field f;
+          f.path = "escalation_policies[" + std::to_string(i) + "].levels[" + std::to_string(l) +
+                   "].targets";
+          if (const auto* at = m.find("escalation_policies")) f.fallback = at->mark();
+          w.error(f, "channel " + quote(t.id) + " is not a receiver in notifications.receivers");
+        }
+      }
+    }
+  }
+  if (const auto* at = m.find("incidents")) {
+    if (!config.incidents.escalation_policy.empty() &&
+        !policies.count(config.incidents.escalation_policy)) {
+      field f;
+      f.path = "incidents.escalation_policy";
+      f.fallback = at->mark();
+      w.error(f, "unknown escalation policy " + quote(config.incidents.escalation_policy));
+    }
+  }
+}
+
 watchkeeper_config read_config(walker& w, const field& root) {
   watchkeeper_config config;
   const auto m = w.map(root, {"server", "database", "storage", "auth", "scrape_defaults",
                               "health_defaults", "supervisor", "logging", "rules", "anomaly",
-                              "services"});
+                              "services", "incidents", "notifications", "users", "schedules",
+                              "escalation_policies", "silences", "maintenance_windows"});
   if (!m) return config;
   if (const auto* f = m->find("server")) read_server(w, *f, config.server);
   if (const auto* f = m->find("database")) read_database(w, *f, config.database);
@@ -935,6 +1043,7 @@ watchkeeper_config read_config(walker& w, const field& root) {
   if (const auto* f = m->find("logging")) read_logging(w, *f, config.logging);
   if (const auto* f = m->find("rules")) read_rules(w, *f, config.rules);
   if (const auto* f = m->find("anomaly")) read_anomaly(w, *f, config.anomaly);
+  if (const auto* f = m->find("incidents")) read_incidents(w, *f, config.incidents);
   // Services inherit these, so they are read first wherever they sit in the file.
   if (const auto* f = m->find("scrape_defaults")) {
     read_scrape_defaults(w, *f, config.scrape_defaults);
@@ -943,6 +1052,19 @@ watchkeeper_config read_config(walker& w, const field& root) {
     read_health_defaults(w, *f, config.health_defaults);
   }
   if (const auto* f = m->find("services")) read_services(w, *f, config);
+  read_incident_sections(w, root, *m, config);
+  for (std::size_t i = 0; i < config.services.size(); ++i) {
+    const auto& policy = config.services[i].escalation_policy;
+    if (policy.empty()) continue;
+    bool known = false;
+    for (const auto& p : config.oncall.escalation_policies) known = known || p.name == policy;
+    if (!known) {
+      field f;
+      f.path = "services[" + std::to_string(i) + "].escalation_policy";
+      if (const auto* at = m->find("services")) f.fallback = at->mark();
+      w.error(f, "unknown escalation policy " + quote(policy));
+    }
+  }
   return config;
 }
 

@@ -11,6 +11,9 @@
 
 #include "config/address.hpp"
 #include "config/units.hpp"
+#include "notify/receiver_config.hpp"
+#include "oncall/config.hpp"
+#include "silences/config.hpp"
 
 namespace wk::config {
 
@@ -127,6 +130,8 @@ struct service_spec {
   // Rule files (globs, relative to the config file) evaluated for this service only, every
   // selector limited to service="<name>".
   std::vector<std::string> rule_files;
+  // Escalation policy for this service's incidents; "" = incidents.escalation_policy.
+  std::string escalation_policy;
 };
 
 // Prometheus rule files. `files` hold global groups, evaluated once over every series;
@@ -148,6 +153,17 @@ struct anomaly_spec {
   std::uint32_t max_series_per_service = 500;  // detectors beyond it are not created
 };
 
+// How alerts become incidents (incidents/engine).
+struct incidents_spec {
+  std::vector<std::string> group_by;  // alert labels that split a service's alerts
+  bool auto_resolve = true;
+  std::chrono::milliseconds reopen_window{10 * 60'000};
+  // New alerts of a service with depends_on wait this long for an incident of a dependency
+  // to join as related instead of paging on their own.
+  std::chrono::milliseconds dependency_wait{2'000};
+  std::string escalation_policy;  // default for every incident; "" = none
+};
+
 struct watchkeeper_config {
   server_spec server;
   database_spec database;
@@ -159,6 +175,11 @@ struct watchkeeper_config {
   logging_spec logging;
   rules_spec rules;
   anomaly_spec anomaly;
+  incidents_spec incidents;
+  // Receivers, routes, on-call and silences, parsed by their own folders' parsers.
+  notify::notifications_config notifications;
+  oncall::oncall_config oncall;
+  silences::silence_config silences;
   std::vector<service_spec> services;
   std::string source_file;
 };

@@ -115,6 +115,18 @@ TEST_CASE("config/examples/full.yaml sets every key") {
   CHECK(c.database.max_buffer_bytes == 256u << 20);
   CHECK(c.storage.retention == 2h);
   CHECK(c.storage.shards == 16);
+  CHECK(c.incidents.group_by == std::vector<std::string>{"alertname"});
+  CHECK(c.incidents.reopen_window == 10min);
+  CHECK(c.incidents.escalation_policy == "default");
+  CHECK(c.notifications.receivers.size() == 4);
+  CHECK(c.notifications.smtp.configured);
+  REQUIRE(c.notifications.root);
+  CHECK(c.notifications.root->routes.size() == 2);
+  CHECK(c.oncall.users.size() == 2);
+  CHECK(c.oncall.schedules.size() == 1);
+  CHECK(c.oncall.escalation_policies.size() == 1);
+  CHECK(c.silences.silences.size() == 1);
+  CHECK(c.silences.maintenance_windows.size() == 1);
   REQUIRE(c.auth.tokens.size() == 2);
   CHECK(c.auth.tokens[0].name == "ops-admin");
   CHECK(c.auth.tokens[0].r == wk::config::role::admin);
@@ -576,4 +588,30 @@ TEST_CASE("a configuration of 5000 services loads") {
   CHECK(result.config->services.size() == 5001);
   MESSAGE("5001 services (" << yaml.size() / 1024 << " KiB) loaded in " << elapsed.count()
                             << " ms");
+}
+
+TEST_CASE("incident sections: names one section uses must exist in another, with places") {
+  const auto result = load_config_string(R"(incidents:
+  escalation_policy: nope
+notifications:
+  receivers:
+    - name: hook
+      webhook: {url: "ftp://x"}
+  route: {receiver: hook}
+escalation_policies:
+  - name: p
+    levels:
+      - delay: 1m
+        targets: [{channel: missing}]
+services:
+  - name: api
+    escalation_policy: other
+)", "wk.yaml");
+  REQUIRE_FALSE(result.config);
+  const auto text = errors_of(result);
+  CHECK(text.find("wk.yaml:6:") != std::string::npos);  // the receiver's bad URL, with its line
+  CHECK(text.find("notifications.receivers[0]") != std::string::npos);
+  CHECK(text.find("channel \"missing\" is not a receiver") != std::string::npos);
+  CHECK(text.find("incidents.escalation_policy: unknown escalation policy \"nope\"") != std::string::npos);
+  CHECK(text.find("services[0].escalation_policy: unknown escalation policy \"other\"") != std::string::npos);
 }
