@@ -18,23 +18,29 @@
 
 namespace wk::actors {
 
-// The token set, swapped whole on reload while the gateway thread reads it.
-class auth_holder {
+// A value swapped whole on reload while the gateway thread reads it.
+template <typename T>
+class shared_holder {
  public:
-  explicit auth_holder(std::shared_ptr<const rest::token_authority> a) : current_(std::move(a)) {}
-  std::shared_ptr<const rest::token_authority> get() const {
+  explicit shared_holder(std::shared_ptr<const T> v) : current_(std::move(v)) {}
+  std::shared_ptr<const T> get() const {
     std::lock_guard<std::mutex> g(mutex_);
     return current_;
   }
-  void set(std::shared_ptr<const rest::token_authority> a) {
+  void set(std::shared_ptr<const T> v) {
     std::lock_guard<std::mutex> g(mutex_);
-    current_ = std::move(a);
+    current_ = std::move(v);
   }
 
  private:
   mutable std::mutex mutex_;
-  std::shared_ptr<const rest::token_authority> current_;
+  std::shared_ptr<const T> current_;
 };
+
+// The token set.
+using auth_holder = shared_holder<rest::token_authority>;
+// The configuration, for reads answered on the gateway thread (on-call, maintenance windows).
+using config_holder = shared_holder<config::watchkeeper_config>;
 
 struct reload_outcome {
   bool ok = false;
@@ -47,7 +53,10 @@ struct api_settings {
   std::shared_ptr<query_pool> queries;
   alert_store_actor alerts;
   anomaly_store_actor anomalies;
+  incident_manager_actor incidents;
+  incident_store_actor incident_store;
   std::shared_ptr<auth_holder> auth;
+  std::shared_ptr<config_holder> config;
   std::function<reload_outcome()> reload;  // re-reads the config file; thread-safe
   std::string version;
 };

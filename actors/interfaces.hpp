@@ -40,6 +40,41 @@ using anomaly_store_actor = caf::typed_actor<
   caf::reacts_to<record_atom, std::vector<persistence::anomaly_row>>,
   caf::reacts_to<show_atom, std::string, http_reply>>;
 
+// Incidents in PostgreSQL: commits (a change with its timeline, outbox rows and audit entry in
+// one transaction), the start-up snapshot, single lookups, the REST reads and API silences.
+using incident_store_actor = caf::typed_actor<
+  caf::replies_to<record_atom, incident_change_ptr>::with<bool>,
+  caf::replies_to<load_atom>::with<incident_snapshot_ptr>,
+  caf::replies_to<show_atom, std::int64_t>::with<incident_ptr>,
+  caf::replies_to<open_atom, std::string, std::int64_t>::with<incident_ptr>,
+  caf::reacts_to<list_atom, std::string, http_reply>,
+  caf::reacts_to<show_atom, std::int64_t, http_reply>,
+  caf::reacts_to<audit_atom, std::string, http_reply>,
+  caf::replies_to<silence_atom, silence_ptr, persistence::audit_entry>::with<bool>,
+  caf::replies_to<expire_atom, std::string, std::int64_t, persistence::audit_entry>::with<bool>>;
+
+// The notifier's view of the outbox: due rows, and each delivery's outcome.
+using outbox_store_actor = caf::typed_actor<
+  caf::replies_to<outbox_atom, std::int64_t>::with<outbox_batch_ptr>,
+  caf::replies_to<delivered_atom, std::int64_t, std::int64_t, int, incidents::timeline_entry>::with<bool>,
+  caf::replies_to<deliver_atom, std::int64_t, int, std::int64_t, int, std::string>::with<bool>,
+  caf::replies_to<expire_atom, std::int64_t, int, int, std::string, incidents::timeline_entry>::with<bool>>;
+
+// Alert transitions -> incidents; REST writes; configuration and silences.
+using incident_manager_actor = caf::typed_actor<
+  caf::reacts_to<record_atom, std::vector<persistence::alert_row>>,
+  caf::reacts_to<command_atom, incident_command>,
+  caf::reacts_to<reload_atom, config_ptr>,
+  caf::reacts_to<list_atom, silence_atom, http_reply>,
+  caf::reacts_to<silence_atom, silence_ptr, persistence::audit_entry, http_reply>,
+  caf::reacts_to<expire_atom, std::string, persistence::audit_entry, http_reply>,
+  caf::reacts_to<load_atom>,
+  caf::reacts_to<tick_atom>>;
+
+// Delivers the outbox: woken after every commit that added rows, and on its own timer.
+using notifier_actor = caf::typed_actor<caf::reacts_to<wake_atom>, caf::reacts_to<tick_atom>,
+                                        caf::reacts_to<reload_atom, config_ptr>>;
+
 // One per watched service: owns the scraper and probers, restarts them, aggregates their status.
 using supervisor_actor =
   caf::typed_actor<caf::reacts_to<status_atom, watch::scrape_status>,

@@ -10,12 +10,15 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include "config/loader.hpp"
+#include "incidents/model.hpp"
 #include "net/http_fetcher.hpp"
 #include "persistence/alert_store.hpp"
 #include "persistence/anomaly_store.hpp"
+#include "persistence/incident_store.hpp"
 #include "persistence/service_store.hpp"
 #include "protocol/http/http_types.hpp"
 #include "rules/catalog.hpp"
+#include "silences/model.hpp"
 #include "watch/service_status.hpp"
 
 namespace wk::actors {
@@ -42,6 +45,34 @@ struct health_record {
   std::int64_t at_ms = 0;
 };
 
+// A REST write on incidents, authorized and parsed on the gateway thread.
+struct incident_command {
+  enum class kind { create, acknowledge, resolve, note, severity, reassign } what = kind::create;
+  std::int64_t id = 0;
+  std::string actor, role;  // the token's name and role, for the timeline and the audit log
+  std::string title, service, severity, text, escalation_policy;  // as the kind needs
+  http_reply reply;
+};
+
+// What the incident manager needs after a start: the open incidents, the alerts firing now
+// (to catch up on transitions a crash cut off), the API silences and the highest id.
+struct incident_snapshot {
+  std::vector<incidents::incident> open;
+  std::vector<persistence::alert_row> firing;
+  std::vector<silences::silence> silences;
+  std::int64_t max_id = 0;
+};
+using incident_snapshot_ptr = std::shared_ptr<const incident_snapshot>;
+using incident_change_ptr = std::shared_ptr<const persistence::incident_change>;
+using incident_ptr = std::shared_ptr<const incidents::incident>;  // null: no such incident
+using silence_ptr = std::shared_ptr<const silences::silence>;
+// Due outbox rows and when the next one falls due (0 = none pending).
+struct outbox_batch {
+  std::vector<persistence::outbox_entry> due;
+  std::int64_t next_due_ms = 0;
+};
+using outbox_batch_ptr = std::shared_ptr<const outbox_batch>;
+
 }  // namespace wk::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::config_ptr)
@@ -60,3 +91,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<wk::persistence::stored_service>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::scrape_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::check_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::service_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::incident_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::incident_snapshot_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::incident_change_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::incident_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::silence_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::actors::outbox_batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::persistence::audit_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::incidents::timeline_entry)

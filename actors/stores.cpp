@@ -151,7 +151,8 @@ health_store_actor::behavior_type health_store(health_store_actor::pointer self,
   };
 }
 
-alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime_ptr rt) {
+alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime_ptr rt,
+                                             caf::actor incident_sink) {
   auto store = std::make_shared<std::unique_ptr<persistence::alert_store>>();
   auto log = telemetry::logger("store");
   // Runs one store operation, reconnecting after a failure; nullopt (and *error) when it failed.
@@ -182,6 +183,7 @@ alert_store_actor::behavior_type alert_store(alert_store_actor::pointer, runtime
         return true;
       }, &error);
       if (!done) return caf::make_error(caf::sec::runtime_error, error);
+      if (incident_sink) caf::anon_send(incident_sink, record_atom_v, transitions);
       return true;
     },
     [=](list_atom, const std::string& scope) -> caf::result<rows> {

@@ -25,7 +25,9 @@ sample_store_actor::behavior_type sample_store(sample_store_actor::pointer self,
 
 health_store_actor::behavior_type health_store(health_store_actor::pointer self, runtime_ptr rt);
 
-alert_store_actor::behavior_type alert_store(alert_store_actor::pointer self, runtime_ptr rt);
+// Committed transitions are passed on to incident_sink (the incident manager).
+alert_store_actor::behavior_type alert_store(alert_store_actor::pointer self, runtime_ptr rt,
+                                             caf::actor incident_sink);
 
 anomaly_store_actor::behavior_type anomaly_store(anomaly_store_actor::pointer self, runtime_ptr rt);
 

@@ -9,6 +9,9 @@
 #include <caf/all.hpp>
 
 #include "actors/api.hpp"
+#include "actors/incident_manager.hpp"
+#include "actors/incident_stores.hpp"
+#include "actors/notifier.hpp"
 #include "actors/registry.hpp"
 #include "actors/stores.hpp"
 #include "config/loader.hpp"
@@ -127,13 +130,20 @@ int serve(const std::string& config_path, const std::string& version) {
   auto samples = sys.spawn<caf::detached>(actors::sample_store, rt, store_settings);
   auto health = sys.spawn<caf::detached>(actors::health_store, rt);
   auto services = sys.spawn<caf::detached>(actors::service_store, rt);
-  auto alerts = sys.spawn<caf::detached>(actors::alert_store, rt);
+  auto incident_store = sys.spawn<caf::detached>(actors::incident_store, rt);
+  auto outbox_store = sys.spawn<caf::detached>(actors::outbox_store, rt);
+  auto notifier = actors::make_notifier(sys, rt, cfg, outbox_store);
+  auto incidents = actors::make_incident_manager(sys, rt, cfg, incident_store, notifier);
+  // Committed alert transitions go on to the incident manager.
+  auto alerts = sys.spawn<caf::detached>(actors::alert_store, rt,
+                                         caf::actor_cast<caf::actor>(incidents));
   auto anomalies = sys.spawn<caf::detached>(actors::anomaly_store, rt);
   auto registry = sys.spawn(actors::registry, rt, cfg, health, services, alerts, anomalies);
 
   std::mutex reload_mutex;
   auto auth = std::make_shared<actors::auth_holder>(
     std::make_shared<const rest::token_authority>(cfg->auth.tokens));
+  auto config_now = std::make_shared<actors::config_holder>(cfg);
   auto current = cfg;
   auto reload = [&]() -> actors::reload_outcome {
     std::lock_guard<std::mutex> guard(reload_mutex);
@@ -159,6 +169,9 @@ int serve(const std::string& config_path, const std::string& version) {
     auth->set(std::make_shared<const rest::token_authority>(next->auth.tokens));
     caf::anon_send(registry, actors::reload_atom_v, actors::config_ptr(next),
                    actors::catalog_ptr(std::make_shared<const rules::catalog>(std::move(next_catalog))));
+    caf::anon_send(incidents, actors::reload_atom_v, actors::config_ptr(next));
+    caf::anon_send(notifier, actors::reload_atom_v, actors::config_ptr(next));
+    config_now->set(next);
     current = next;
     log->info("configuration reloaded from {} ({} services)", config_path,
               next->services.size());
@@ -166,7 +179,18 @@ int serve(const std::string& config_path, const std::string& version) {
   };
 
   auto queries = std::make_shared<actors::query_pool>(sys, rt, 2);
-  actors::api_settings api{rt, registry, queries, alerts, anomalies, auth, reload, version};
+  actors::api_settings api;
+  api.rt = rt;
+  api.registry = registry;
+  api.queries = queries;
+  api.alerts = alerts;
+  api.anomalies = anomalies;
+  api.incidents = incidents;
+  api.incident_store = incident_store;
+  api.auth = auth;
+  api.config = config_now;
+  api.reload = reload;
+  api.version = version;
   auto router = actors::make_api_router(api);
   const auto& host = cfg->server.listen.host;
   int port = cfg->server.listen.port;
@@ -246,6 +270,10 @@ int serve(const std::string& config_path, const std::string& version) {
   self->send_exit(services, caf::exit_reason::user_shutdown);
   self->send_exit(alerts, caf::exit_reason::user_shutdown);
   self->send_exit(anomalies, caf::exit_reason::user_shutdown);
+  self->send_exit(incidents, caf::exit_reason::user_shutdown);
+  self->send_exit(notifier, caf::exit_reason::user_shutdown);
+  self->send_exit(incident_store, caf::exit_reason::user_shutdown);
+  self->send_exit(outbox_store, caf::exit_reason::user_shutdown);
   queries->stop();
   rt->fetcher.reset();
   log->info("stopped");
