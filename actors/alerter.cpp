@@ -140,6 +140,11 @@ caf::behavior alerter(caf::event_based_actor* self, runtime_ptr rt, alerter_sett
         });
   };
 
+  // The self-referencing callbacks hold actor handles; break the cycles when this actor ends,
+  // or the detached actors they name are never destroyed and shutdown hangs.
+  self->attach_functor([commit_next_ptr] {
+    *commit_next_ptr = nullptr;
+  });
   auto schedule = [=] {
     const auto next = st->pacer ? st->pacer->next_due_ms() : std::numeric_limits<std::int64_t>::max();
     if (next == std::numeric_limits<std::int64_t>::max() || next >= st->timer_at) return;

@@ -245,6 +245,7 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
                              : !st->committed_once                          ? "incident_opened"
                                                                             : "incident_updated";
           st->committed_once = true;
+          rt->metrics->incident_transitions.with({std::string(incidents::to_string(committed.state))}).inc();
           publish_event(*rt, "incidents", kind, json, committed.updated_at_ms);
           if (done.reply) done.reply->respond(http::json_response(done.reply_status, json));
           if (!done.change->outbox.empty()) caf::anon_send(notifier, wake_atom_v);
@@ -395,6 +396,12 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
     return a;
   };
 
+  // The self-referencing callbacks hold actor handles; break the cycles when this actor ends,
+  // or the detached actors they name are never destroyed and shutdown hangs.
+  self->attach_functor([pump_ptr, schedule_ptr] {
+    *pump_ptr = nullptr;
+    *schedule_ptr = nullptr;
+  });
   // Start: commit the opening change, or pick up where a previous process left off.
   {
     auto& i = st->i;

@@ -285,6 +285,12 @@ incident_manager_actor make_incident_manager(caf::actor_system& sys, runtime_ptr
             self->delayed_send(self, std::chrono::seconds(2), load_atom_v);
           });
     };
+  // The self-referencing callbacks hold actor handles; break the cycles when this actor ends,
+  // or the detached actors they name are never destroyed and shutdown hangs.
+  self->attach_functor([handle, load] {
+    *handle = nullptr;
+    *load = nullptr;
+  });
     self->send(self, load_atom_v);
 
     auto open_command = [=](incident_command cmd) {

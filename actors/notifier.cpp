@@ -128,8 +128,11 @@ notifier_actor make_notifier(caf::actor_system& sys, runtime_ptr rt, config_ptr 
                   caf::to_string(err));
         self->delayed_send(self, std::chrono::seconds(2), delivered_atom_v, id, r);
       };
+      auto& m = *rt->metrics;
       switch (verdict) {
         case notify::delivery_verdict::delivered:
+          m.notifications.with({e.channel, "delivered"}).inc();
+          m.notification_latency.get().observe(static_cast<double>(now - e.created_ms) / 1000.0);
           entry.kind = "notified";
           entry.text = "notified " + e.receiver + " via " + e.channel + " (" + e.transition + ")";
           log->info("incident {}: {} delivered to {} via {} after {} attempt(s)", e.incident_id,
@@ -138,6 +141,7 @@ notifier_actor make_notifier(caf::actor_system& sys, runtime_ptr rt, config_ptr 
             .then(done, keep_trying);
           break;
         case notify::delivery_verdict::give_up:
+          m.notifications.with({e.channel, "failed"}).inc();
           entry.kind = "notification_failed";
           entry.text = "could not notify " + e.receiver + " via " + e.channel + " (" +
                        e.transition + "): " + r.error;
@@ -149,6 +153,7 @@ notifier_actor make_notifier(caf::actor_system& sys, runtime_ptr rt, config_ptr 
             .then(done, keep_trying);
           break;
         case notify::delivery_verdict::retry: {
+          m.notifications.with({e.channel, "retry"}).inc();
           std::uniform_real_distribution<double> jitter(0.0, 1.0);
           auto wait = notify::backoff_ms(attempts - 1, delivery.initial_backoff_ms,
                                          delivery.max_backoff_ms, jitter(st->rng));
@@ -265,6 +270,12 @@ notifier_actor make_notifier(caf::actor_system& sys, runtime_ptr rt, config_ptr 
             arm(wall_ms() + 2000);
           });
     };
+  // The self-referencing callbacks hold actor handles; break the cycles when this actor ends,
+  // or the detached actors they name are never destroyed and shutdown hangs.
+  self->attach_functor([poll_ptr, settle_ptr] {
+    *poll_ptr = nullptr;
+    *settle_ptr = nullptr;
+  });
     self->send(self, tick_atom_v);
 
     return {
