@@ -214,11 +214,19 @@ int serve(const std::string& config_path, const std::string& version) {
       respond(assets->serve(req));
       return;
     }
-    if (req.path == "/") {
+    // "/" and the incident links notifications carry (<external_url>/incidents/<id>) open
+    // the dashboard.
+    if (req.path == "/" || req.path.rfind("/incidents/", 0) == 0) {
       http::http_response r;
       r.status = 302;
       r.content_type.clear();
-      r.headers.push_back({"location", "/dashboard/"});
+      std::string where = "/dashboard/";
+      if (req.path != "/") {
+        const auto id = req.path.substr(std::string("/incidents/").size());
+        if (!id.empty() && id.size() <= 15 && id.find_first_not_of("0123456789") == std::string::npos)
+          where += "#incident-" + id;
+      }
+      r.headers.push_back({"location", where});
       respond(std::move(r));
       return;
     }

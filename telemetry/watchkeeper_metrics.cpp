@@ -66,6 +66,15 @@ watchkeeper_metrics::watchkeeper_metrics(metrics_registry& r)
                                  "Anomaly scores crossing the configured threshold.", {"service"})),
     anomaly_detectors(r.add_gauge("watchkeeper_anomaly_detectors",
                                   "Series with an online anomaly detector.", {"service"})),
+    incident_transitions(r.add_counter("watchkeeper_incident_changes_total",
+                                       "Incident changes committed, by the incident's status after it.",
+                                       {"to"})),
+    notifications(r.add_counter("watchkeeper_notifications_total",
+                                "Notification attempts by channel and outcome (delivered, retry, failed).",
+                                {"channel", "outcome"})),
+    notification_latency(r.add_histogram("watchkeeper_notification_delivery_seconds",
+                                         "From a notification's commit to its delivery.",
+                                         exponential_buckets(0.005, 2.5, 12))),
     build_info(r.add_gauge("watchkeeper_build_info", "Build information; always 1.", {"version"})) {
 }
 

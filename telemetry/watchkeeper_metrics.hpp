@@ -37,6 +37,9 @@ struct watchkeeper_metrics {
   family<gauge>& alerts_active;         // {scope, state}
   family<counter>& anomaly_events;      // {service}
   family<gauge>& anomaly_detectors;     // {service}
+  family<counter>& incident_transitions;   // {to}: committed incident changes by resulting status
+  family<counter>& notifications;          // {channel, outcome}: delivered | retry | failed
+  family<histogram>& notification_latency; // {}: outbox row created -> delivered, seconds
   family<gauge>& build_info;            // {version}
 };
 
