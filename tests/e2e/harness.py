@@ -30,6 +30,10 @@ def free_port():
     return port
 
 
+class ExitedEarly(AssertionError):
+    """A process that should be serving has exited: waiting longer cannot help."""
+
+
 def wait_for(predicate, timeout, what, interval=0.1):
     deadline = time.time() + timeout
     last = None
@@ -38,6 +42,8 @@ def wait_for(predicate, timeout, what, interval=0.1):
             last = predicate()
             if last:
                 return last
+        except ExitedEarly:
+            raise
         except Exception as e:  # the thing may not be up yet
             last = e
         time.sleep(interval)
@@ -187,7 +193,23 @@ class Watchkeeper(Process):
                  (not self.alive() and self._died()), 30, "watchkeeper ready")
 
     def _died(self):
-        raise AssertionError("watchkeeper exited early:\n" + self.output())
+        raise ExitedEarly("watchkeeper exited early:\n" + self.output())
+
+    def stop(self):
+        """SIGTERM, and the process must be gone within 20 s: a hang at shutdown is a bug."""
+        hung = False
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                hung = True
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if hung:
+            raise AssertionError("watchkeeper did not exit within 20 s of SIGTERM:\n" +
+                                 self.output()[-2000:])
 
     def write_config(self, config_text):
         # Replace the file atomically: a reload must never read it half written.
