@@ -61,6 +61,14 @@ http::http_response unavailable(const std::string& error) {
                        "incidents are kept in PostgreSQL, which cannot be read now: " + error);
 }
 
+// Group commit: how many queued changes one transaction takes at most.
+constexpr std::size_t max_group_commit = 256;
+
+struct pending_commit {
+  incident_change_ptr change;
+  caf::typed_response_promise<bool> promise;
+};
+
 rest::outbox_view view_of(const persistence::outbox_entry& e) {
   rest::outbox_view v;
   v.receiver = e.receiver;
@@ -78,7 +86,9 @@ rest::outbox_view view_of(const persistence::outbox_entry& e) {
 
 }  // namespace
 
-incident_store_actor::behavior_type incident_store(incident_store_actor::pointer, runtime_ptr rt) {
+incident_store_actor::behavior_type incident_store(incident_store_actor::pointer self,
+                                                   runtime_ptr rt) {
+  auto pending = std::make_shared<std::vector<pending_commit>>();
   auto incidents = std::make_shared<guarded<persistence::incident_store>>(rt, "incidents");
   auto alerts = std::make_shared<guarded<persistence::alert_store>>(rt, "incidents");
   auto silences = std::make_shared<guarded<persistence::silence_store>>(rt, "incidents");
@@ -87,21 +97,40 @@ incident_store_actor::behavior_type incident_store(incident_store_actor::pointer
   };
   return {
     [=](record_atom, const incident_change_ptr& change) -> caf::result<bool> {
+      auto promise = self->make_response_promise<bool>();
+      pending->push_back(pending_commit{change, promise});
+      // The flush runs after every record already in the mailbox: they share one commit.
+      if (pending->size() == 1) self->send(self, flush_atom_v);
+      return promise;
+    },
+    [=](flush_atom) {
+      if (pending->empty()) return;
+      const std::size_t n = std::min(pending->size(), max_group_commit);
+      std::vector<pending_commit> batch(std::make_move_iterator(pending->begin()),
+                                        std::make_move_iterator(pending->begin() + n));
+      pending->erase(pending->begin(), pending->begin() + n);
+      if (!pending->empty()) self->send(self, flush_atom_v);
+      std::vector<persistence::incident_change> changes;
+      changes.reserve(batch.size());
+      for (const auto& p : batch) changes.push_back(*p.change);
       std::string error;
-      // A conflict is an answer, not an outage: false, and the incident actor stops retrying.
-      auto done = incidents->run("committing an incident change", [&](persistence::incident_store& s) {
-        try {
-          s.commit(*change);
-          return true;
-        } catch (const persistence::version_conflict& e) {
-          telemetry::logger("store")->error("incident {} not committed: {}", change->incident.id, e.what());
-        } catch (const persistence::group_conflict& e) {
-          telemetry::logger("store")->error("incident {} not committed: {}", change->incident.id, e.what());
-        }
-        return false;
+      auto results = incidents->run("committing incident changes", [&](persistence::incident_store& s) {
+        return s.commit_batch(changes);
       }, &error);
-      if (!done) return failed(error);
-      return *done;
+      for (std::size_t k = 0; k < batch.size(); ++k) {
+        if (!results) {
+          batch[k].promise.deliver(failed(error));
+          continue;
+        }
+        const auto& r = (*results)[k];
+        // A conflict or invalid change is an answer, not an outage: false, and the incident
+        // actor drops it instead of retrying forever.
+        if (r.state != persistence::commit_result::status::committed) {
+          telemetry::logger("store")->error("incident {} not committed: {}",
+                                            batch[k].change->incident.id, r.message);
+        }
+        batch[k].promise.deliver(r.state == persistence::commit_result::status::committed);
+      }
     },
     [=](load_atom) -> caf::result<incident_snapshot_ptr> {
       auto snap = std::make_shared<incident_snapshot>();

@@ -42,8 +42,11 @@ using anomaly_store_actor = caf::typed_actor<
 
 // Incidents in PostgreSQL: commits (a change with its timeline, outbox rows and audit entry in
 // one transaction), the start-up snapshot, single lookups, the REST reads and API silences.
+// Commits that arrive while one is running are written together in one transaction (group
+// commit); each answer still says whether its own change was taken.
 using incident_store_actor = caf::typed_actor<
   caf::replies_to<record_atom, incident_change_ptr>::with<bool>,
+  caf::reacts_to<flush_atom>,
   caf::replies_to<load_atom>::with<incident_snapshot_ptr>,
   caf::replies_to<show_atom, std::int64_t>::with<incident_ptr>,
   caf::replies_to<open_atom, std::string, std::int64_t>::with<incident_ptr>,
