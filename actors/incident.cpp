@@ -44,6 +44,7 @@ struct incident_state {
   std::int64_t held_since_ms = 0;  // group_wait runs from here
   bool group_wait_passed = false;
   std::int64_t escalation_timer_ms = 0;  // when the escalate message is due; 0 = none
+  std::int64_t reminders_sent = 0;       // in this paging cycle (from escalation_started_ms)
 };
 
 const oncall::escalation_policy* find_policy(const incident_context& ctx, const std::string& name) {
@@ -72,13 +73,6 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-// The group_wait of the first route that matches the incident (0 without a route).
-std::int64_t group_wait_ms(const incidents::incident& i, const notify::notifications_config& n) {
-  if (!n.root) return 0;
-  const auto matched = notify::match_routes(*n.root, incidents::routing_labels(i));
-  return matched.empty() ? 0 : matched.front()->group_wait_ms;
-}
-
 }  // namespace
 
 caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incident_start start,
@@ -102,11 +96,12 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
                                          const std::string& transition, const std::string& note_text,
                                          std::int64_t now,
                                          std::vector<persistence::outbox_entry>& outbox,
-                                         std::vector<incidents::timeline_entry>& timeline) {
+                                         std::vector<incidents::timeline_entry>& timeline,
+                                         std::int64_t reminder = 0) {
     const auto d = directory();
     for (const auto& key : keys) {
       std::string error;
-      auto out = incidents::render(st->i, key, transition, note_text, d, now, &error);
+      auto out = incidents::render(st->i, key, transition, note_text, d, now, &error, reminder);
       if (!out) {
         timeline.push_back(note(st->i, now, "notification_failed", error, {{"receiver", key}}));
         log->warn("incident {}: {}", st->i.id, error);
@@ -140,7 +135,7 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       st->trigger_held = true;
       return;
     }
-    const std::int64_t wait = group_wait_ms(i, ctx.notifications);
+    const std::int64_t wait = incidents::group_wait_ms(i, ctx.notifications);
     if (wait > 0 && !st->group_wait_passed) {
       if (st->held_since_ms == 0) st->held_since_ms = now;
       if (now < st->held_since_ms + wait) {
@@ -153,6 +148,7 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
     st->trigger_held = false;
     auto keys = incidents::route_receivers(i, ctx.notifications);
     i.escalation_started_ms = now;
+    st->reminders_sent = 0;
     i.escalated.clear();
     if (const auto* policy = find_policy(ctx, i.escalation_policy)) {
       auto plan = oncall::plan_escalation(*policy, now, std::nullopt, now);
@@ -296,7 +292,7 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
         st->recheck_scheduled = true;
         auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(held_recheck);
         if (!st->group_wait_passed && st->held_since_ms != 0) {
-          const auto wait = group_wait_ms(i, st->ctx->notifications);
+          const auto wait = incidents::group_wait_ms(i, st->ctx->notifications);
           delay = std::min(delay, std::chrono::milliseconds(
                                     std::max<std::int64_t>(st->held_since_ms + wait - wall_ms(), 0)));
         }
@@ -305,14 +301,21 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       return;
     }
     if (i.state != incidents::status::triggered || i.escalation_started_ms == 0) return;
-    const auto* policy = find_policy(*st->ctx, i.escalation_policy);
-    if (!policy) return;
     const std::int64_t now = wall_ms();
-    auto plan = oncall::plan_escalation(*policy, i.escalation_started_ms, std::nullopt, now);
-    std::int64_t next = plan.next_due_ms.value_or(0);
-    for (const auto& due : plan.due) {
-      const std::pair<int, int> key{static_cast<int>(due.level), due.repetition};
-      if (std::find(i.escalated.begin(), i.escalated.end(), key) == i.escalated.end()) next = now;
+    std::int64_t next = 0;
+    if (const auto* policy = find_policy(*st->ctx, i.escalation_policy)) {
+      auto plan = oncall::plan_escalation(*policy, i.escalation_started_ms, std::nullopt, now);
+      next = plan.next_due_ms.value_or(0);
+      for (const auto& due : plan.due) {
+        const std::pair<int, int> key{static_cast<int>(due.level), due.repetition};
+        if (std::find(i.escalated.begin(), i.escalated.end(), key) == i.escalated.end()) next = now;
+      }
+    }
+    // Reminders: every repeat_interval while nobody acknowledges.
+    const auto repeat = incidents::repeat_interval_ms(i, st->ctx->notifications);
+    if (repeat > 0 && !i.notified_receivers.empty()) {
+      const auto reminder_at = i.escalation_started_ms + (st->reminders_sent + 1) * repeat;
+      if (next == 0 || reminder_at < next) next = reminder_at;
     }
     if (next == 0 || (st->escalation_timer_ms != 0 && st->escalation_timer_ms <= next)) return;
     st->escalation_timer_ms = next;
@@ -339,15 +342,27 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       queue_commit(std::move(timeline), std::move(outbox), std::nullopt, std::nullopt, 200, false);
       return;
     }
-    const auto* policy = find_policy(*st->ctx, i.escalation_policy);
-    if (!policy || i.escalation_started_ms == 0) return;
+    if (i.escalation_started_ms == 0) return;
     if (incidents::suppression(i, st->ctx->silences, st->ctx->windows, now)) {
       self->delayed_send(self, held_recheck, escalate_atom_v);
       st->recheck_scheduled = true;
       return;
     }
-    auto plan = oncall::plan_escalation(*policy, i.escalation_started_ms, std::nullopt, now);
+    std::vector<persistence::outbox_entry> reminders;
+    std::vector<incidents::timeline_entry> reminder_notes;
+    const auto repeat = incidents::repeat_interval_ms(i, st->ctx->notifications);
+    if (repeat > 0 && !i.notified_receivers.empty()) {
+      const auto due = (now - i.escalation_started_ms) / repeat;
+      if (due > st->reminders_sent) {
+        st->reminders_sent = due;
+        render_all(i.notified_receivers, "reminder", "", now, reminders, reminder_notes, due);
+      }
+    }
+    const auto* policy = find_policy(*st->ctx, i.escalation_policy);
+    const auto plan = policy ? oncall::plan_escalation(*policy, i.escalation_started_ms, std::nullopt, now)
+                             : oncall::escalation_plan{};
     incidents::change c;
+    c.timeline = std::move(reminder_notes);
     std::vector<std::string> keys;
     for (const auto& due : plan.due) {
       const std::pair<int, int> key{static_cast<int>(due.level), due.repetition};
@@ -368,13 +383,13 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       }
       i.escalated.push_back(key);
     }
-    if (c.timeline.empty()) {
+    if (keys.empty() && c.timeline.empty() && reminders.empty()) {
       (*schedule_ptr)();
       return;
     }
     ++i.version;
-    std::vector<persistence::outbox_entry> outbox;
-    render_all(keys, "escalated", "", now, outbox, c.timeline);
+    std::vector<persistence::outbox_entry> outbox = std::move(reminders);
+    if (!keys.empty()) render_all(keys, "escalated", "", now, outbox, c.timeline);
     for (const auto& k : keys) {
       if (std::find(i.notified_receivers.begin(), i.notified_receivers.end(), k) ==
           i.notified_receivers.end())

@@ -156,15 +156,17 @@ notify::notification to_notification(const incident& i, const std::string& trans
 
 std::optional<outgoing> render(const incident& i, const std::string& receiver_key,
                                const std::string& transition, const std::string& note,
-                               const directory& d, std::int64_t at_ms, std::string* error) {
+                               const directory& d, std::int64_t at_ms, std::string* error,
+                               std::int64_t reminder) {
   outgoing out;
   out.receiver = receiver_key;
   out.transition = transition;
   // The same transition of the same paging cycle always gets the same keys, however often it
   // is rendered: a replay after a crash is dropped by the outbox and by the receiver.
-  const std::int64_t step = transition == "escalated"
-                           ? std::int64_t(i.reopen_count) * 1000 + std::int64_t(i.escalated.size())
-                           : i.reopen_count;
+  const std::int64_t step =
+    transition == "escalated"  ? std::int64_t(i.reopen_count) * 1000 + std::int64_t(i.escalated.size())
+    : transition == "reminder" ? std::int64_t(i.reopen_count) * 1000000 + reminder
+                               : i.reopen_count;
   out.dedup_key = std::to_string(i.id) + ":" + receiver_key + ":" + transition + ":" +
                   std::to_string(step);
   out.delivery_key = notify::idempotency_key(std::to_string(i.id), transition, step);
@@ -235,6 +237,26 @@ std::optional<outgoing> render(const incident& i, const std::string& receiver_ke
     }
   }
   return out;
+}
+
+namespace {
+
+const notify::route* first_route(const incident& i, const notify::notifications_config& n) {
+  if (!n.root) return nullptr;
+  const auto matched = notify::match_routes(*n.root, routing_labels(i));
+  return matched.empty() ? nullptr : matched.front();
+}
+
+}  // namespace
+
+std::int64_t group_wait_ms(const incident& i, const notify::notifications_config& n) {
+  const auto* r = first_route(i, n);
+  return r ? r->group_wait_ms : 0;
+}
+
+std::int64_t repeat_interval_ms(const incident& i, const notify::notifications_config& n) {
+  const auto* r = first_route(i, n);
+  return r ? r->repeat_interval_ms : notify::default_repeat_interval_ms;
 }
 
 std::optional<std::string> suppression(const incident& i,

@@ -214,9 +214,9 @@ def receiver_yaml(name, kind, sink=None, smtp_to="ops@example.com"):
     raise ValueError(kind)
 
 
-def notifications_yaml(sink, receivers, routed, smtp_port=None, delivery=None):
+def notifications_yaml(sink, receivers, routed, smtp_port=None, delivery=None, repeat_interval=None):
     """receivers: [(name, kind)], all on `sink`; routed: receiver names the route sends every
-    alert to (children with continue: true, group_wait 0s)."""
+    alert to (children with continue: true, group_wait 0s, the given repeat_interval)."""
     out = "notifications:\n"
     if smtp_port is not None:
         out += (f'  smtp: {{url: "smtp://127.0.0.1:{smtp_port}", '
@@ -224,7 +224,10 @@ def notifications_yaml(sink, receivers, routed, smtp_port=None, delivery=None):
     out += "  receivers:\n"
     for name, kind in receivers:
         out += receiver_yaml(name, kind, sink)
-    out += f"  route:\n    receiver: {routed[0]}\n    group_wait: 0s\n    routes:\n"
+    out += f"  route:\n    receiver: {routed[0]}\n    group_wait: 0s\n"
+    if repeat_interval is not None:
+        out += f"    repeat_interval: {repeat_interval}\n"
+    out += "    routes:\n"
     for name in routed:
         out += f"      - {{receiver: {name}, continue: true}}\n"
     d = {"timeout": "2s", "initial_backoff": "200ms", "max_backoff": "1s", "give_up_after": "10m"}

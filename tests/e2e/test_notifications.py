@@ -332,6 +332,40 @@ def test_receiver_failing_then_recovering():
             rig.close()
 
 
+def test_reminders_until_acknowledged():
+    """repeat_interval: an incident nobody acknowledges is sent again, each reminder once and
+    with its own delivery key; acknowledging stops the reminders."""
+    with Workdir() as wd:
+        rig = Rig()
+        try:
+            db = rig.add(Database())
+            target = rig.add(TargetServer(wd))
+            sink = rig.add(NotifySink(wd))
+            cfg = config(service_yaml("api", target, write_rules(wd, RULES)),
+                         incidents_yaml() + notifications_yaml(sink, [("hook", "webhook")], ["hook"],
+                                                               repeat_interval="2s"),
+                         scrape="250ms")
+            wk = rig.add(Watchkeeper(wd, cfg, db.url, extra_env=extra_env()))
+            wait_for(lambda: wk.services()["api"]["scrape"]["up"], 10, "api scraped")
+            target.fail()
+            sink.wait("/webhook/hook", hook_status("firing"), 15, "trigger")
+            reminders = sink.wait("/webhook/hook", lambda r: ":reminder:" in delivery(r), 10,
+                                  "two reminders", count=2)
+            keys = [delivery(r) for r in reminders]
+            assert len(set(keys)) == len(keys), keys
+            api = Api(wk)
+            inc = api.wait_incident("?service=api", lambda i: True, 5, "incident")
+            api.ok("POST", f"/api/incidents/{inc['id']}/acknowledge", {"note": "on it"})
+            sink.wait("/webhook/hook", lambda r: ":acknowledged:" in delivery(r), 10, "acknowledge")
+            before = len([r for r in sink.requests(path="/webhook/hook") if ":reminder:" in delivery(r)])
+            time.sleep(4.5)
+            after = len([r for r in sink.requests(path="/webhook/hook") if ":reminder:" in delivery(r)])
+            assert after == before, f"{after - before} reminders after the acknowledge"
+            assert sink.errors() == [], sink.errors()
+        finally:
+            rig.close()
+
+
 def silence_yaml():
     start_ms = now_ms() - 10 * 60 * 1000
     return f"""silences:
@@ -424,4 +458,5 @@ def test_silence_and_maintenance_suppress_but_resolve_still_sent():
 if __name__ == "__main__":
     run_tests([test_page_on_failure, test_resolve_sends_resolves_everywhere, test_acknowledge_stops_escalation,
                test_kill9_between_trigger_and_delivery, test_receiver_failing_then_recovering,
-               test_silence_and_maintenance_suppress_but_resolve_still_sent])
+               test_silence_and_maintenance_suppress_but_resolve_still_sent,
+               test_reminders_until_acknowledged])

@@ -167,11 +167,23 @@ TEST_CASE("render gives each channel its payload, target and stable keys") {
   CHECK(render(i, "pd", "triggered", "", f.dir(), 1000, &error)->dedup_key == "42:pd:triggered:2");
   i.escalated = {{0, 0}, {1, 0}};
   CHECK(render(i, "pd", "escalated", "", f.dir(), 1000, &error)->dedup_key == "42:pd:escalated:2002");
+  auto reminder = render(i, "pd", "reminder", "", f.dir(), 1000, &error, 3);
+  CHECK(reminder->dedup_key == "42:pd:reminder:2000003");
+  CHECK(reminder->body.find("\"event_action\":\"trigger\"") != std::string::npos);  // PagerDuty folds it by dedup_key
 
   CHECK_FALSE(render(i, "gone", "triggered", "", f.dir(), 1000, &error));
   CHECK(error == "receiver gone is no longer configured");
   CHECK_FALSE(render(i, "user:alice:7", "triggered", "", f.dir(), 1000, &error));
   CHECK_FALSE(render(i, "user:nobody:0", "triggered", "", f.dir(), 1000, &error));
+}
+
+TEST_CASE("route timers come from the first matching route, defaults without one") {
+  fixture f;
+  CHECK(group_wait_ms(incident_for("api", "warning"), f.notifications) == 0);
+  CHECK(repeat_interval_ms(incident_for("api", "warning"), f.notifications) ==
+        notify::default_repeat_interval_ms);
+  notify::notifications_config none;
+  CHECK(group_wait_ms(incident_for("api", "warning"), none) == 0);
 }
 
 TEST_CASE("notifications carry the incident's alerts and the labels they share") {
