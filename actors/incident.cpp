@@ -45,6 +45,10 @@ struct incident_state {
   bool group_wait_passed = false;
   std::int64_t escalation_timer_ms = 0;  // when the escalate message is due; 0 = none
   std::int64_t reminders_sent = 0;       // in this paging cycle (from escalation_started_ms)
+  // Alerts joined or resolved since receivers last heard: an update goes out at most once
+  // per group_interval after the last notification.
+  bool alerts_changed = false;
+  std::int64_t last_notified_ms = 0;
 };
 
 const oncall::escalation_policy* find_policy(const incident_context& ctx, const std::string& name) {
@@ -97,11 +101,11 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
                                          std::int64_t now,
                                          std::vector<persistence::outbox_entry>& outbox,
                                          std::vector<incidents::timeline_entry>& timeline,
-                                         std::int64_t reminder = 0) {
+                                         std::int64_t sequence = 0) {
     const auto d = directory();
     for (const auto& key : keys) {
       std::string error;
-      auto out = incidents::render(st->i, key, transition, note_text, d, now, &error, reminder);
+      auto out = incidents::render(st->i, key, transition, note_text, d, now, &error, sequence);
       if (!out) {
         timeline.push_back(note(st->i, now, "notification_failed", error, {{"receiver", key}}));
         log->warn("incident {}: {}", st->i.id, error);
@@ -164,6 +168,8 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
     }
     render_all(keys, "triggered", "", now, outbox, timeline);
     i.notified_receivers = keys;
+    st->alerts_changed = false;
+    st->last_notified_ms = now;
   };
 
   auto pump_ptr = std::make_shared<std::function<void()>>();
@@ -197,6 +203,11 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
     }
     const std::int64_t now = wall_ms();
     ++i.version;
+    if (c.notify.empty() && !i.notified_receivers.empty() && i.state != incidents::status::resolved) {
+      for (const auto& t : c.timeline) {
+        if (t.kind == "alert_joined" || t.kind == "alert_resolved") st->alerts_changed = true;
+      }
+    }
     std::vector<persistence::outbox_entry> outbox;
     for (const auto& transition : c.notify) {
       if (transition == "triggered") {
@@ -300,22 +311,30 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       }
       return;
     }
-    if (i.state != incidents::status::triggered || i.escalation_started_ms == 0) return;
     const std::int64_t now = wall_ms();
     std::int64_t next = 0;
-    if (const auto* policy = find_policy(*st->ctx, i.escalation_policy)) {
-      auto plan = oncall::plan_escalation(*policy, i.escalation_started_ms, std::nullopt, now);
-      next = plan.next_due_ms.value_or(0);
-      for (const auto& due : plan.due) {
-        const std::pair<int, int> key{static_cast<int>(due.level), due.repetition};
-        if (std::find(i.escalated.begin(), i.escalated.end(), key) == i.escalated.end()) next = now;
-      }
+    auto earliest = [&next](std::int64_t at) {
+      if (at != 0 && (next == 0 || at < next)) next = at;
+    };
+    // An update about alerts that joined or resolved, once group_interval has passed.
+    if (st->alerts_changed && i.state != incidents::status::resolved) {
+      earliest(std::max(now, st->last_notified_ms +
+                               incidents::group_interval_ms(i, st->ctx->notifications)));
     }
-    // Reminders: every repeat_interval while nobody acknowledges.
-    const auto repeat = incidents::repeat_interval_ms(i, st->ctx->notifications);
-    if (repeat > 0 && !i.notified_receivers.empty()) {
-      const auto reminder_at = i.escalation_started_ms + (st->reminders_sent + 1) * repeat;
-      if (next == 0 || reminder_at < next) next = reminder_at;
+    if (i.state == incidents::status::triggered && i.escalation_started_ms != 0) {
+      if (const auto* policy = find_policy(*st->ctx, i.escalation_policy)) {
+        auto plan = oncall::plan_escalation(*policy, i.escalation_started_ms, std::nullopt, now);
+        earliest(plan.next_due_ms.value_or(0));
+        for (const auto& due : plan.due) {
+          const std::pair<int, int> key{static_cast<int>(due.level), due.repetition};
+          if (std::find(i.escalated.begin(), i.escalated.end(), key) == i.escalated.end())
+            earliest(now);
+        }
+      }
+      // Reminders: every repeat_interval while nobody acknowledges.
+      const auto repeat = incidents::repeat_interval_ms(i, st->ctx->notifications);
+      if (repeat > 0 && !i.notified_receivers.empty())
+        earliest(i.escalation_started_ms + (st->reminders_sent + 1) * repeat);
     }
     if (next == 0 || (st->escalation_timer_ms != 0 && st->escalation_timer_ms <= next)) return;
     st->escalation_timer_ms = next;
@@ -327,8 +346,24 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
     st->recheck_scheduled = false;
     st->escalation_timer_ms = 0;
     auto& i = st->i;
-    if (i.state != incidents::status::triggered) return;
     const std::int64_t now = wall_ms();
+    std::vector<persistence::outbox_entry> updates;
+    std::vector<incidents::timeline_entry> update_notes;
+    if (st->alerts_changed && i.state != incidents::status::resolved && !i.notified_receivers.empty() &&
+        now >= st->last_notified_ms + incidents::group_interval_ms(i, st->ctx->notifications)) {
+      st->alerts_changed = false;
+      st->last_notified_ms = now;
+      ++i.version;
+      render_all(i.notified_receivers, "updated", "", now, updates, update_notes, now);
+    }
+    if (i.state != incidents::status::triggered) {
+      if (!updates.empty() || !update_notes.empty()) {
+        queue_commit(std::move(update_notes), std::move(updates), std::nullopt, std::nullopt, 200, false);
+      } else {
+        (*schedule_ptr)();
+      }
+      return;
+    }
     if (st->trigger_held) {
       std::vector<persistence::outbox_entry> outbox;
       std::vector<incidents::timeline_entry> timeline;
@@ -348,13 +383,14 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       st->recheck_scheduled = true;
       return;
     }
-    std::vector<persistence::outbox_entry> reminders;
-    std::vector<incidents::timeline_entry> reminder_notes;
+    std::vector<persistence::outbox_entry> reminders = std::move(updates);
+    std::vector<incidents::timeline_entry> reminder_notes = std::move(update_notes);
     const auto repeat = incidents::repeat_interval_ms(i, st->ctx->notifications);
     if (repeat > 0 && !i.notified_receivers.empty()) {
       const auto due = (now - i.escalation_started_ms) / repeat;
       if (due > st->reminders_sent) {
         st->reminders_sent = due;
+        st->last_notified_ms = now;
         render_all(i.notified_receivers, "reminder", "", now, reminders, reminder_notes, due);
       }
     }

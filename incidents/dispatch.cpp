@@ -157,7 +157,7 @@ notify::notification to_notification(const incident& i, const std::string& trans
 std::optional<outgoing> render(const incident& i, const std::string& receiver_key,
                                const std::string& transition, const std::string& note,
                                const directory& d, std::int64_t at_ms, std::string* error,
-                               std::int64_t reminder) {
+                               std::int64_t sequence) {
   outgoing out;
   out.receiver = receiver_key;
   out.transition = transition;
@@ -165,7 +165,8 @@ std::optional<outgoing> render(const incident& i, const std::string& receiver_ke
   // is rendered: a replay after a crash is dropped by the outbox and by the receiver.
   const std::int64_t step =
     transition == "escalated"  ? std::int64_t(i.reopen_count) * 1000 + std::int64_t(i.escalated.size())
-    : transition == "reminder" ? std::int64_t(i.reopen_count) * 1000000 + reminder
+    : transition == "reminder" ? std::int64_t(i.reopen_count) * 1000000 + sequence
+    : transition == "updated"  ? sequence
                                : i.reopen_count;
   out.dedup_key = std::to_string(i.id) + ":" + receiver_key + ":" + transition + ":" +
                   std::to_string(step);
@@ -257,6 +258,11 @@ std::int64_t group_wait_ms(const incident& i, const notify::notifications_config
 std::int64_t repeat_interval_ms(const incident& i, const notify::notifications_config& n) {
   const auto* r = first_route(i, n);
   return r ? r->repeat_interval_ms : notify::default_repeat_interval_ms;
+}
+
+std::int64_t group_interval_ms(const incident& i, const notify::notifications_config& n) {
+  const auto* r = first_route(i, n);
+  return r ? r->group_interval_ms : notify::default_group_interval_ms;
 }
 
 std::optional<std::string> suppression(const incident& i,

@@ -33,7 +33,8 @@ struct outgoing {
   std::string channel;     // slack | pagerduty | webhook | email
   std::string transition;  // triggered | acknowledged | resolved | escalated
   // "<incident>:<receiver>:<transition>:<n>", n the reopen count (escalations: reopen count *
-  // 1000 + escalation steps taken; reminders: reopen count * 1000000 + reminder number)
+  // 1000 + escalation steps taken; reminders: reopen count * 1000000 + reminder number;
+  // updates: the time they were sent)
   std::string dedup_key;
   std::string delivery_key;
   std::string target;      // URL, or comma separated mail recipients
@@ -59,17 +60,18 @@ notify::notification to_notification(const incident& i, const std::string& trans
                                       const std::string& external_url, std::int64_t at_ms);
 
 // Renders one transition for one receiver key; nullopt (and *error) when the key names
-// nothing in the directory any more. reminder: the how-many-th reminder of this paging cycle
-// (transition "reminder"), part of its keys.
+// nothing in the directory any more. sequence: for "reminder" the how-many-th reminder of this
+// paging cycle, for "updated" the time of the update; part of the keys.
 std::optional<outgoing> render(const incident& i, const std::string& receiver_key,
                                const std::string& transition, const std::string& note,
                                const directory& d, std::int64_t at_ms, std::string* error,
-                               std::int64_t reminder = 0);
+                               std::int64_t sequence = 0);
 
 // The route timers that apply to the incident: those of the first route it matches (the
 // defaults without a route).
 std::int64_t group_wait_ms(const incident& i, const notify::notifications_config& n);
 std::int64_t repeat_interval_ms(const incident& i, const notify::notifications_config& n);
+std::int64_t group_interval_ms(const incident& i, const notify::notifications_config& n);
 
 // Why notifications are held back right now: "silenced by <ids>" or "in maintenance <names>";
 // nullopt when they may go out. Only the incident's own firing alerts count; an incident every

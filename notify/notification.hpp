@@ -23,7 +23,7 @@ struct notification {
   std::string title;
   std::string service;
   std::string severity;    // critical|error|warning|info
-  std::string transition;  // triggered|acknowledged|resolved|escalated|reminder
+  std::string transition;  // triggered|acknowledged|resolved|escalated|reminder|updated
   std::string status;      // triggered|acknowledged|resolved
   std::vector<alert_info> alerts;
   std::map<std::string, std::string> group_labels, common_labels, common_annotations;

@@ -313,7 +313,7 @@ void check_outbox(const std::string& at, const outbox_entry& o) {
   check_required(at + "outbox receiver", o.receiver);
   check_one_of(at + "outbox channel", o.channel, {"slack", "pagerduty", "webhook", "email"});
   check_one_of(at + "outbox transition", o.transition,
-               {"triggered", "acknowledged", "resolved", "escalated", "reminder"});
+               {"triggered", "acknowledged", "resolved", "escalated", "reminder", "updated"});
   check_required(at + "outbox dedup_key", o.dedup_key);
   check_text(at + "outbox delivery_key", o.delivery_key);
   check_text(at + "outbox target", o.target);

@@ -214,9 +214,11 @@ def receiver_yaml(name, kind, sink=None, smtp_to="ops@example.com"):
     raise ValueError(kind)
 
 
-def notifications_yaml(sink, receivers, routed, smtp_port=None, delivery=None, repeat_interval=None):
+def notifications_yaml(sink, receivers, routed, smtp_port=None, delivery=None, repeat_interval=None,
+                       group_interval=None):
     """receivers: [(name, kind)], all on `sink`; routed: receiver names the route sends every
-    alert to (children with continue: true, group_wait 0s, the given repeat_interval)."""
+    alert to (children with continue: true, group_wait 0s, the given repeat and group
+    intervals)."""
     out = "notifications:\n"
     if smtp_port is not None:
         out += (f'  smtp: {{url: "smtp://127.0.0.1:{smtp_port}", '
@@ -227,6 +229,8 @@ def notifications_yaml(sink, receivers, routed, smtp_port=None, delivery=None, r
     out += f"  route:\n    receiver: {routed[0]}\n    group_wait: 0s\n"
     if repeat_interval is not None:
         out += f"    repeat_interval: {repeat_interval}\n"
+    if group_interval is not None:
+        out += f"    group_interval: {group_interval}\n"
     out += "    routes:\n"
     for name in routed:
         out += f"      - {{receiver: {name}, continue: true}}\n"

@@ -366,6 +366,44 @@ def test_reminders_until_acknowledged():
             rig.close()
 
 
+TWO_STAGE_RULES = RULES + """      - alert: TargetDownLong
+        expr: up == 0
+        for: 2s
+        labels:
+          severity: warning
+"""
+
+
+def test_alerts_joining_send_one_update_per_group_interval():
+    """An alert joining an incident that was already sent goes out as one "updated"
+    notification with every alert, after group_interval; nothing pages twice."""
+    with Workdir() as wd:
+        rig = Rig()
+        try:
+            db = rig.add(Database())
+            target = rig.add(TargetServer(wd))
+            sink = rig.add(NotifySink(wd))
+            cfg = config(service_yaml("api", target, write_rules(wd, TWO_STAGE_RULES)),
+                         incidents_yaml() + notifications_yaml(sink, [("hook", "webhook")], ["hook"],
+                                                               group_interval="1s"),
+                         scrape="250ms")
+            wk = rig.add(Watchkeeper(wd, cfg, db.url, extra_env=extra_env()))
+            wait_for(lambda: wk.services()["api"]["scrape"]["up"], 10, "api scraped")
+            target.fail()
+            first = sink.wait("/webhook/hook", hook_status("firing"), 15, "trigger")[0]
+            assert len(first["json"]["alerts"]) == 1, first["json"]["alerts"]
+            update = sink.wait("/webhook/hook", lambda r: ":updated:" in delivery(r), 15, "update")[0]
+            names = sorted(a["labels"]["alertname"] for a in update["json"]["alerts"])
+            assert names == ["TargetDown", "TargetDownLong"], names
+            time.sleep(2)
+            got = sink.requests(path="/webhook/hook")
+            assert len([r for r in got if ":triggered:" in delivery(r)]) == 1, [delivery(r) for r in got]
+            assert len([r for r in got if ":updated:" in delivery(r)]) == 1, [delivery(r) for r in got]
+            assert sink.errors() == [], sink.errors()
+        finally:
+            rig.close()
+
+
 def silence_yaml():
     start_ms = now_ms() - 10 * 60 * 1000
     return f"""silences:
@@ -459,4 +497,4 @@ if __name__ == "__main__":
     run_tests([test_page_on_failure, test_resolve_sends_resolves_everywhere, test_acknowledge_stops_escalation,
                test_kill9_between_trigger_and_delivery, test_receiver_failing_then_recovering,
                test_silence_and_maintenance_suppress_but_resolve_still_sent,
-               test_reminders_until_acknowledged])
+               test_reminders_until_acknowledged, test_alerts_joining_send_one_update_per_group_interval])
