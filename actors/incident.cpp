@@ -285,10 +285,12 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
           log->warn("incident {}: change not yet committed ({} queued), retrying: {}", st->i.id,
                     st->queue.size(), caf::to_string(err));
           if (head.reply) {
-            head.reply->respond(http::problem(
-              503, "Database unavailable",
-              "the change is queued and will be committed when PostgreSQL answers again: " +
-                caf::to_string(err)));
+            // Accepted, not yet durable: the change stays queued and is committed (and only
+            // then announced) when PostgreSQL answers again. 202 says exactly that, so the
+            // client does not repeat it.
+            auto resp = http::json_response(202, rest::incident_json(head.change->incident));
+            resp.headers.push_back({"warning", "199 watchkeeper \"accepted; not yet committed: database unavailable\""});
+            head.reply->respond(std::move(resp));
             head.reply.reset();
           }
           self->delayed_send(self, std::chrono::seconds(1), record_atom_v);

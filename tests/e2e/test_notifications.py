@@ -10,7 +10,7 @@ import re
 import signal
 import time
 
-from harness import Database, TargetServer, Watchkeeper, Workdir, free_port, run_tests, wait_for, write_rules
+from harness import Database, PrivateCluster, TargetServer, Watchkeeper, Workdir, free_port, run_tests, wait_for, write_rules
 from notify_harness import (HOOK_SECRET, PD_KEY, Api, NotifySink, Rig, SmtpSink, config, delivery,
                             extra_env, hook_status, incidents_yaml, is_2xx, notifications_yaml, now_ms,
                             pd_action, rfc3339, service_yaml, timeline_kinds)
@@ -404,6 +404,46 @@ def test_alerts_joining_send_one_update_per_group_interval():
             rig.close()
 
 
+def test_database_outage_delays_but_loses_no_page():
+    """PostgreSQL stops before the target fails: nothing can be committed, so nothing is sent;
+    when it returns the alert, the incident and its page go through, each once."""
+    with Workdir() as wd:
+        rig = Rig()
+        cluster = PrivateCluster(wd)
+        try:
+            target = rig.add(TargetServer(wd))
+            sink = rig.add(NotifySink(wd))
+            cfg = config(service_yaml("api", target, write_rules(wd, RULES)),
+                         incidents_yaml() + notifications_yaml(sink, [("hook", "webhook")], ["hook"]),
+                         scrape="250ms")
+            wk = rig.add(Watchkeeper(wd, cfg, cluster.url, extra_env=extra_env()))
+            wait_for(lambda: wk.services()["api"]["scrape"]["up"], 10, "api scraped")
+            cluster.stop()
+            target.fail()
+            time.sleep(3)
+            assert sink.requests(path="/webhook/hook") == [], "a page went out before its commit"
+            # A write during the outage is accepted (202), not lost, and committed later.
+            api = Api(wk)
+            r = api.call("POST", "/api/incidents", {"title": "manual during outage", "service": "ops"})
+            assert r.status == 202, (r.status, r.body)
+            manual_id = r.json()["id"]
+            cluster.start()
+            sink.wait("/webhook/hook", lambda r: hook_status("firing")(r) and "api" in r["body"], 30,
+                      "the alert's trigger after the database returned")
+            sink.wait("/webhook/hook", lambda r: delivery(r).startswith(f"{manual_id}:"), 30,
+                      "the manual incident's trigger")
+            time.sleep(2)
+            got = sink.requests(path="/webhook/hook")
+            triggers = [delivery(r) for r in got if ":triggered:" in delivery(r)]
+            assert len(triggers) == 2 and len(set(triggers)) == 2, triggers
+            assert api.ok("GET", f"/api/incidents/{manual_id}", role="viewer")["title"] == "manual during outage"
+            assert wk.alive(), "watchkeeper died during the outage"
+            assert sink.errors() == [], sink.errors()
+        finally:
+            rig.close()
+            cluster.stop()
+
+
 def silence_yaml():
     start_ms = now_ms() - 10 * 60 * 1000
     return f"""silences:
@@ -497,4 +537,5 @@ if __name__ == "__main__":
     run_tests([test_page_on_failure, test_resolve_sends_resolves_everywhere, test_acknowledge_stops_escalation,
                test_kill9_between_trigger_and_delivery, test_receiver_failing_then_recovering,
                test_silence_and_maintenance_suppress_but_resolve_still_sent,
-               test_reminders_until_acknowledged, test_alerts_joining_send_one_update_per_group_interval])
+               test_reminders_until_acknowledged, test_alerts_joining_send_one_update_per_group_interval,
+               test_database_outage_delays_but_loses_no_page])
