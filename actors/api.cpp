@@ -344,6 +344,9 @@ std::shared_ptr<http::router> make_api_router(api_settings s) {
     r->add("GET", std::string("/api/v1/") + endpoint, h);
     r->add("POST", std::string("/api/v1/") + endpoint, h);
   }
+  r->add("GET", "/api/capacity", [store = s.predictions](const auto& req, const auto&, auto respond) {
+    caf::anon_send(store, show_atom_v, req.raw_query, http_reply{std::move(respond)});
+  });
   r->add("GET", "/api/predictions", [queries](const auto& req, const auto&, auto respond) {
     caf::anon_send(queries->next(), query_atom_v, std::string("predictions"), req,
                    http_reply{std::move(respond)});

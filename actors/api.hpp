@@ -55,6 +55,7 @@ struct api_settings {
   anomaly_store_actor anomalies;
   incident_manager_actor incidents;
   incident_store_actor incident_store;
+  prediction_store_actor predictions;
   std::shared_ptr<auth_holder> auth;
   std::shared_ptr<config_holder> config;
   std::function<reload_outcome()> reload;  // re-reads the config file; thread-safe

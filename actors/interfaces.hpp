@@ -40,6 +40,12 @@ using anomaly_store_actor = caf::typed_actor<
   caf::reacts_to<record_atom, std::vector<persistence::anomaly_row>>,
   caf::reacts_to<show_atom, std::string, http_reply>>;
 
+// Capacity predictions as they change: recorded (fire and forget; failures are logged and
+// counted) and listed for GET /api/capacity.
+using prediction_store_actor = caf::typed_actor<
+  caf::reacts_to<record_atom, std::vector<persistence::prediction_row>>,
+  caf::reacts_to<show_atom, std::string, http_reply>>;
+
 // Incidents in PostgreSQL: commits (a change with its timeline, outbox rows and audit entry in
 // one transaction), the start-up snapshot, single lookups, the REST reads and API silences.
 // Commits that arrive while one is running are written together in one transaction (group

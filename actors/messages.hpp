@@ -15,6 +15,7 @@
 #include "persistence/alert_store.hpp"
 #include "persistence/anomaly_store.hpp"
 #include "persistence/incident_store.hpp"
+#include "persistence/prediction_store.hpp"
 #include "persistence/service_store.hpp"
 #include "protocol/http/http_types.hpp"
 #include "rules/catalog.hpp"
@@ -87,6 +88,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::net::tcp_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::persistence::stored_service)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<wk::persistence::alert_row>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<wk::persistence::anomaly_row>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<wk::persistence::prediction_row>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<wk::persistence::stored_service>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::scrape_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wk::watch::check_status)

@@ -13,12 +13,14 @@
 #include "persistence/anomaly_store.hpp"
 #include "persistence/database.hpp"
 #include "persistence/health_store.hpp"
+#include "persistence/prediction_store.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sample_writer.hpp"
 #include "persistence/service_store.hpp"
 #include "protocol/http/uri.hpp"
 #include "protocol/rest/alert_json.hpp"
 #include "protocol/rest/anomaly_json.hpp"
+#include "protocol/rest/capacity_json.hpp"
 #include "telemetry/logging.hpp"
 
 namespace wk::actors {
@@ -277,6 +279,64 @@ anomaly_store_actor::behavior_type anomaly_store(anomaly_store_actor::pointer, r
       for (auto& r : rows)
         entries.push_back({std::move(r.service), std::move(r.metric), std::move(r.labels), r.value, r.score, r.at_ms});
       reply.respond(http::json_response(200, rest::anomalies_json(entries)));
+    },
+  };
+}
+
+prediction_store_actor::behavior_type prediction_store(prediction_store_actor::pointer,
+                                                       runtime_ptr rt) {
+  auto store = std::make_shared<std::unique_ptr<persistence::prediction_store>>();
+  auto log = telemetry::logger("store");
+  auto attempt = [=](const char* what, auto&& op, std::string* error) -> bool {
+    if (!ensure_schema(*rt, error)) return false;
+    try {
+      if (!*store) *store = std::make_unique<persistence::prediction_store>(rt->database_url);
+      op(**store);
+      return true;
+    } catch (const std::exception& e) {
+      store->reset();
+      rt->metrics->db_errors.with({"predictions"}).inc();
+      log->warn("{} failed: {}", what, e.what());
+      *error = e.what();
+      return false;
+    }
+  };
+  return {
+    [=](record_atom, const std::vector<persistence::prediction_row>& rows) {
+      std::string error;
+      attempt("recording predictions", [&](persistence::prediction_store& s) { s.record(rows); }, &error);
+    },
+    [=](show_atom, const std::string& raw_query, const http_reply& reply) {
+      std::string prediction;
+      std::size_t limit = 1000;
+      for (const auto& [k, v] : http::parse_query(raw_query)) {
+        const bool digits = !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == std::string::npos;
+        if (k == "prediction") {
+          prediction = v;
+        } else if (k == "limit" && digits && std::stoul(v) >= 1 && std::stoul(v) <= 10000) {
+          limit = std::stoul(v);
+        } else {
+          reply.respond(http::problem(400, "Invalid query",
+                                      "known parameters: prediction, limit (1-10000); got \"" + k +
+                                        "\" = \"" + v + "\""));
+          return;
+        }
+      }
+      std::vector<persistence::prediction_row> rows;
+      std::string error;
+      if (!attempt("listing predictions",
+                   [&](persistence::prediction_store& s) { rows = s.latest(prediction, limit); }, &error)) {
+        reply.respond(http::problem(503, "Database unavailable",
+                                    "predictions are kept in PostgreSQL, which cannot be read now: " + error));
+        return;
+      }
+      std::vector<rest::capacity_view> views;
+      for (auto& r : rows) {
+        views.push_back(rest::capacity_view{std::move(r.prediction), std::move(r.labels),
+                                            std::move(r.method), r.seconds_to_threshold,
+                                            r.value_at_horizon, r.at_ms});
+      }
+      reply.respond(http::json_response(200, rest::capacity_json(views)));
     },
   };
 }

@@ -31,6 +31,9 @@ alert_store_actor::behavior_type alert_store(alert_store_actor::pointer self, ru
 
 anomaly_store_actor::behavior_type anomaly_store(anomaly_store_actor::pointer self, runtime_ptr rt);
 
+prediction_store_actor::behavior_type prediction_store(prediction_store_actor::pointer self,
+                                                       runtime_ptr rt);
+
 service_store_actor::behavior_type service_store(service_store_actor::pointer self,
                                                  runtime_ptr rt);
 

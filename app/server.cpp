@@ -12,6 +12,7 @@
 #include "actors/incident_manager.hpp"
 #include "actors/incident_stores.hpp"
 #include "actors/notifier.hpp"
+#include "actors/predictor.hpp"
 #include "actors/registry.hpp"
 #include "actors/stores.hpp"
 #include "config/loader.hpp"
@@ -139,6 +140,8 @@ int serve(const std::string& config_path, const std::string& version) {
                                          caf::actor_cast<caf::actor>(incidents));
   auto anomalies = sys.spawn<caf::detached>(actors::anomaly_store, rt);
   auto registry = sys.spawn(actors::registry, rt, cfg, health, services, alerts, anomalies);
+  auto predictions = sys.spawn<caf::detached>(actors::prediction_store, rt);
+  auto predictor = sys.spawn<caf::detached>(actors::predictor, rt, actors::config_ptr(cfg), predictions);
 
   std::mutex reload_mutex;
   auto auth = std::make_shared<actors::auth_holder>(
@@ -171,6 +174,7 @@ int serve(const std::string& config_path, const std::string& version) {
                    actors::catalog_ptr(std::make_shared<const rules::catalog>(std::move(next_catalog))));
     caf::anon_send(incidents, actors::reload_atom_v, actors::config_ptr(next));
     caf::anon_send(notifier, actors::reload_atom_v, actors::config_ptr(next));
+    caf::anon_send(predictor, actors::reload_atom_v, actors::config_ptr(next));
     config_now->set(next);
     current = next;
     log->info("configuration reloaded from {} ({} services)", config_path,
@@ -187,6 +191,7 @@ int serve(const std::string& config_path, const std::string& version) {
   api.anomalies = anomalies;
   api.incidents = incidents;
   api.incident_store = incident_store;
+  api.predictions = predictions;
   api.auth = auth;
   api.config = config_now;
   api.reload = reload;
@@ -280,6 +285,8 @@ int serve(const std::string& config_path, const std::string& version) {
   self->send_exit(anomalies, caf::exit_reason::user_shutdown);
   self->send_exit(incidents, caf::exit_reason::user_shutdown);
   self->send_exit(notifier, caf::exit_reason::user_shutdown);
+  self->send_exit(predictor, caf::exit_reason::user_shutdown);
+  self->send_exit(predictions, caf::exit_reason::user_shutdown);
   self->send_exit(incident_store, caf::exit_reason::user_shutdown);
   self->send_exit(outbox_store, caf::exit_reason::user_shutdown);
   queries->stop();

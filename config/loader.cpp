@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -766,6 +767,62 @@ void read_incidents(walker& w, const field& f, incidents_spec& out) {
   }
 }
 
+void read_predictions(walker& w, const field& f, std::vector<prediction_spec>& out) {
+  const auto items = w.list(f);
+  if (!items) return;
+  std::unordered_set<std::string> names;
+  for (const auto& item : *items) {
+    const auto m = w.map(item, {"name", "query", "threshold", "history", "horizon", "interval",
+                                "method"});
+    if (!m) continue;
+    prediction_spec p;
+    bool ok = true;
+    if (const auto* name = m->find("name")) {
+      auto text = read_name(w, *name, "prediction name");
+      if (text && !names.insert(*text).second) {
+        w.error(*name, "prediction " + quote(*text) + " defined twice");
+        ok = false;
+      } else if (text) {
+        p.name = *text;
+      } else {
+        ok = false;
+      }
+    } else {
+      w.missing(item, "name", "a unique prediction name");
+      ok = false;
+    }
+    if (const auto* query = m->find("query")) {
+      if (auto text = w.non_empty_text(*query, "a PromQL expression")) p.query = *text; else ok = false;
+    } else {
+      w.missing(item, "query", "a PromQL expression");
+      ok = false;
+    }
+    if (const auto* threshold = m->find("threshold")) {
+      if (const auto text = w.non_empty_text(*threshold, "a number")) {
+        char* end = nullptr;
+        const double value = std::strtod(text->c_str(), &end);
+        if (end != text->c_str() + text->size() || !std::isfinite(value)) {
+          w.error(*threshold, "expected a number, got " + w.describe(*threshold));
+          ok = false;
+        } else {
+          p.threshold = value;
+        }
+      }
+    }
+    read_duration(w, *m, "history", p.history);
+    read_duration(w, *m, "horizon", p.horizon);
+    read_duration(w, *m, "interval", p.interval);
+    if (p.interval < std::chrono::seconds(1)) {
+      if (const auto* at = m->find("interval")) w.error(*at, "must be at least 1s");
+      ok = false;
+    }
+    if (const auto* method = m->find("method")) {
+      if (const auto choice = w.choice(*method, {"auto", "linear"})) p.linear = *choice == 1;
+    }
+    if (ok) out.push_back(std::move(p));
+  }
+}
+
 std::optional<service_spec> read_service(walker& w, const field& f,
                                          const scrape_defaults_spec& scrape_defaults,
                                          const health_defaults_spec& health_defaults,
@@ -1033,7 +1090,8 @@ watchkeeper_config read_config(walker& w, const field& root) {
   const auto m = w.map(root, {"server", "database", "storage", "auth", "scrape_defaults",
                               "health_defaults", "supervisor", "logging", "rules", "anomaly",
                               "services", "incidents", "notifications", "users", "schedules",
-                              "escalation_policies", "silences", "maintenance_windows"});
+                              "escalation_policies", "silences", "maintenance_windows",
+                              "predictions"});
   if (!m) return config;
   if (const auto* f = m->find("server")) read_server(w, *f, config.server);
   if (const auto* f = m->find("database")) read_database(w, *f, config.database);
@@ -1044,6 +1102,7 @@ watchkeeper_config read_config(walker& w, const field& root) {
   if (const auto* f = m->find("rules")) read_rules(w, *f, config.rules);
   if (const auto* f = m->find("anomaly")) read_anomaly(w, *f, config.anomaly);
   if (const auto* f = m->find("incidents")) read_incidents(w, *f, config.incidents);
+  if (const auto* f = m->find("predictions")) read_predictions(w, *f, config.predictions);
   // Services inherit these, so they are read first wherever they sit in the file.
   if (const auto* f = m->find("scrape_defaults")) {
     read_scrape_defaults(w, *f, config.scrape_defaults);

@@ -164,6 +164,20 @@ struct incidents_spec {
   std::string escalation_policy;  // default for every incident; "" = none
 };
 
+// A capacity prediction: the series `query` selects are forecast every `interval`; the time
+// until each crosses `threshold` and its value at the horizon become series
+// (watchkeeper_prediction_seconds_to_threshold / watchkeeper_prediction_value{prediction=name})
+// that ordinary alert rules use.
+struct prediction_spec {
+  std::string name;  // label value, unique
+  std::string query;
+  std::optional<double> threshold;
+  std::chrono::milliseconds history{3'600'000};
+  std::chrono::milliseconds horizon{86'400'000};
+  std::chrono::milliseconds interval{60'000};
+  bool linear = false;  // method: auto (Holt-Winters / damped Holt) | linear
+};
+
 struct watchkeeper_config {
   server_spec server;
   database_spec database;
@@ -176,6 +190,7 @@ struct watchkeeper_config {
   rules_spec rules;
   anomaly_spec anomaly;
   incidents_spec incidents;
+  std::vector<prediction_spec> predictions;
   // Receivers, routes, on-call and silences, parsed by their own folders' parsers.
   notify::notifications_config notifications;
   oncall::oncall_config oncall;

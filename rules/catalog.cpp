@@ -71,6 +71,16 @@ catalog load_catalog(const config::watchkeeper_config& cfg) {
       c.errors.push_back(cfg.source_file + ": anomaly.series[" + std::to_string(i) + "] \"" + text +
                          "\": " + why);
   }
+  // Prediction queries likewise.
+  for (std::size_t i = 0; i < cfg.predictions.size(); ++i) {
+    const auto& p = cfg.predictions[i];
+    try {
+      promql::parse(p.query);
+    } catch (const promql::error& e) {
+      c.errors.push_back(cfg.source_file + ": predictions[" + std::to_string(i) + "] (" + p.name +
+                         ") query \"" + p.query + "\": " + e.what());
+    }
+  }
   return c;
 }
 

@@ -115,6 +115,12 @@ TEST_CASE("config/examples/full.yaml sets every key") {
   CHECK(c.database.max_buffer_bytes == 256u << 20);
   CHECK(c.storage.retention == 2h);
   CHECK(c.storage.shards == 16);
+  REQUIRE(c.predictions.size() == 1);
+  CHECK(c.predictions[0].name == "disk_full");
+  CHECK(c.predictions[0].threshold == 0.0);
+  CHECK(c.predictions[0].horizon == 7 * 24h);
+  CHECK(c.predictions[0].interval == 5min);
+  CHECK_FALSE(c.predictions[0].linear);
   CHECK(c.incidents.group_by == std::vector<std::string>{"alertname"});
   CHECK(c.incidents.reopen_window == 10min);
   CHECK(c.incidents.escalation_policy == "default");
@@ -614,4 +620,22 @@ services:
   CHECK(text.find("channel \"missing\" is not a receiver") != std::string::npos);
   CHECK(text.find("incidents.escalation_policy: unknown escalation policy \"nope\"") != std::string::npos);
   CHECK(text.find("services[0].escalation_policy: unknown escalation policy \"other\"") != std::string::npos);
+}
+
+TEST_CASE("predictions: required keys, unique names, numbers and intervals are checked") {
+  const auto result = load_config_string(R"(predictions:
+  - name: disk
+    query: x
+    threshold: lots
+  - name: disk
+    query: y
+  - query: z
+    interval: 10ms
+)", "wk.yaml");
+  REQUIRE_FALSE(result.config);
+  const auto text = errors_of(result);
+  CHECK(text.find("predictions[0].threshold: expected a number") != std::string::npos);
+  CHECK(text.find("prediction \"disk\" defined twice") != std::string::npos);
+  CHECK(text.find("a unique prediction name") != std::string::npos);
+  CHECK(text.find("must be at least 1s") != std::string::npos);
 }

@@ -66,6 +66,69 @@ anomaly:
             db.close()
 
 
+CAPACITY_RULES = """groups:
+  - name: capacity
+    interval: 1s
+    rules:
+      - alert: DiskFillsWithinAnHour
+        expr: watchkeeper_prediction_seconds_to_threshold{prediction="disk"} < 3600
+"""
+
+
+def test_prediction_crossing_its_horizon_fires_a_rule():
+    """A configured prediction forecasts a draining disk, writes the time to empty as a series,
+    and an ordinary rule on it fires."""
+    with Workdir() as wd:
+        db = Database()
+        rules = write_rules(wd, CAPACITY_RULES)
+        config = base_config("""
+  - name: shop
+""") + f"""
+rules:
+  files: [{rules}]
+predictions:
+  - name: disk
+    query: disk_avail_bytes
+    threshold: 0
+    history: 5m
+    horizon: 1h
+    interval: 1s
+    method: linear
+"""
+        wk = Watchkeeper(wd, config, db.url)
+        try:
+            now = int(time.time() * 1000)
+            # 100 GB draining 1 GB per second over the last minute: 40 GB left, empty in ~40 s.
+            body = "".join(f"disk_avail_bytes {100e9 - i * 1e9:.0f} {now - 60_000 + i * 1000}\n"
+                           for i in range(61))
+            r = http("POST", wk.url + "/api/metrics/shop", body.encode(), bearer(RESPONDER_TOKEN))
+            assert r.status == 200, r.body
+
+            def eta():
+                q = urllib.parse.quote('watchkeeper_prediction_seconds_to_threshold{prediction="disk"}')
+                res = http("GET", wk.url + "/api/v1/query?query=" + q).json()["data"]["result"]
+                return res or None
+            res = wait_for(eta, 10, "the prediction series")
+            assert res[0]["metric"]["service"] == "shop", res
+            seconds = float(res[0]["value"][1])
+            assert 0 <= seconds <= 45, res
+            wait_for(lambda: any(x["alertname"] == "DiskFillsWithinAnHour"
+                                 for x in http("GET", wk.url + "/api/alerts?state=firing").json()["alerts"]),
+                     10, "alert on the prediction")
+            # Recorded in PostgreSQL when it changes, not on every run.
+            cap = wait_for(lambda: http("GET", wk.url + "/api/capacity?prediction=disk").json()["predictions"],
+                           10, "the recorded prediction")[0]
+            assert cap["labels"]["service"] == "shop" and cap["method"] == "linear", cap
+            assert cap["seconds_to_threshold"] is not None and cap["crosses_at_ms"] > now - 60_000, cap
+            time.sleep(2)
+            rows = int(db.query("SELECT count(*) FROM predictions WHERE prediction = 'disk'"))
+            assert 1 <= rows <= 2, f"{rows} rows for a prediction that ran ~4 times without changing much"
+            assert http("GET", wk.url + "/api/capacity?limit=0").status == 400
+        finally:
+            wk.stop()
+            db.close()
+
+
 def test_nab_command_scores_the_development_corpus():
     binary = os.environ["WK_BINARY"]
     nab = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "nab-dev")
@@ -87,4 +150,4 @@ def test_nab_command_scores_the_development_corpus():
 
 
 if __name__ == "__main__":
-    run_tests([test_pushed_spike_becomes_an_anomaly_and_an_alert, test_nab_command_scores_the_development_corpus])
+    run_tests([test_prediction_crossing_its_horizon_fires_a_rule, test_pushed_spike_becomes_an_anomaly_and_an_alert, test_nab_command_scores_the_development_corpus])
