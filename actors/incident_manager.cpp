@@ -80,14 +80,14 @@ incident_context_ptr make_context(const config::watchkeeper_config& cfg,
 // Every service `service` depends on, directly or through others (the config has no cycles).
 std::set<std::string> dependencies(const config::watchkeeper_config& cfg, const std::string& service) {
   std::set<std::string> out;
-  std::vector<std::string> todo{service};
-  while (!todo.empty()) {
-    const auto name = todo.back();
-    todo.pop_back();
+  std::vector<std::string> to_visit{service};
+  while (!to_visit.empty()) {
+    const auto name = to_visit.back();
+    to_visit.pop_back();
     for (const auto& s : cfg.services) {
       if (s.name != name) continue;
       for (const auto& d : s.depends_on) {
-        if (out.insert(d).second) todo.push_back(d);
+        if (out.insert(d).second) to_visit.push_back(d);
       }
     }
   }
