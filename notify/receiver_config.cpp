@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <set>
 
+#include "config/env_expand.hpp"
 #include "notify/template.hpp"
 
 namespace wk::notify {
@@ -59,75 +60,6 @@ std::string describe(std::string_view raw) {
   if (raw.size() > max_shown)
     out += "...";
   return out + "\"";
-}
-
-bool valid_env_name(std::string_view name) {
-  if (name.empty())
-    return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    const bool digit = c >= '0' && c <= '9';
-    if (!letter && !(digit && i > 0))
-      return false;
-  }
-  return true;
-}
-
-struct expansion {
-  std::string text;
-  std::string error;  // empty on success
-};
-
-// The rules of config/env_expand.cpp: ${VAR}, ${VAR:-default} (default when unset or empty),
-// "$$" a literal "$", any other "$" kept as is.
-expansion expand_env(std::string_view text, const env_lookup_fn& env) {
-  expansion out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const auto dollar = text.find('$', pos);
-    if (dollar == std::string_view::npos || dollar + 1 == text.size()) {
-      out.text.append(text.substr(pos));
-      break;
-    }
-    out.text.append(text.substr(pos, dollar - pos));
-    const char next = text[dollar + 1];
-    if (next == '$') {
-      out.text.push_back('$');
-      pos = dollar + 2;
-      continue;
-    }
-    if (next != '{') {
-      out.text.push_back('$');
-      pos = dollar + 1;
-      continue;
-    }
-    const auto close = text.find('}', dollar + 2);
-    if (close == std::string_view::npos) {
-      out.error = "\"${\" without a closing \"}\" (write \"$$\" for a literal \"$\")";
-      return out;
-    }
-    const std::string_view inner = text.substr(dollar + 2, close - dollar - 2);
-    const auto default_at = inner.find(":-");
-    const std::string name(inner.substr(0, default_at));
-    if (!valid_env_name(name)) {
-      out.error = describe("${" + std::string(inner) + "}") +
-                  " does not name an environment variable ([A-Za-z_][A-Za-z0-9_]*)";
-      return out;
-    }
-    const auto value = env ? env(name) : std::nullopt;
-    if (default_at != std::string_view::npos && (!value || value->empty())) {
-      out.text.append(inner.substr(default_at + 2));
-    } else if (value) {
-      out.text.append(*value);
-    } else {
-      out.error = "environment variable \"" + name + "\" is not set (write ${" + name +
-                  ":-default} to give a default)";
-      return out;
-    }
-    pos = close + 1;
-  }
-  return out;
 }
 
 struct url_parts {
@@ -305,7 +237,9 @@ class parser {
       error(node, path, "longer than " + std::to_string(max_value_bytes) + " bytes");
       return std::nullopt;
     }
-    expansion e = expand_env(raw, env_);
+    const auto e = config::expand_env(raw, [this](const std::string& name) {
+      return env_ ? env_(name) : std::nullopt;
+    });
     if (!e.error.empty()) {
       error(node, path, e.error);
       return std::nullopt;
