@@ -7,132 +7,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include "oncall/time_zone.hpp"
+#include "oncall/yaml_reader.hpp"
 
 namespace wk::oncall {
 namespace {
 
-constexpr std::int64_t max_duration_ms = 10LL * 366 * 86400 * 1000;
-constexpr std::size_t max_items = 10000;
-
-// Prometheus-style duration: "30s", "1h30m", "1w"; units largest first, each at most once.
-std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
-  struct unit {
-    std::string_view name;
-    std::int64_t ms;
-    int rank;
-  };
-  // "ms" before "m" so it is not read as minutes.
-  static constexpr unit units[] = {{"w", 7 * 86400000LL, 1}, {"d", 86400000, 2},
-                                   {"h", 3600000, 3},        {"ms", 1, 6},
-                                   {"m", 60000, 4},          {"s", 1000, 5}};
-  if (text == "0")
-    return 0;
-  if (text.empty())
-    return std::nullopt;
-  std::int64_t total = 0;
-  std::size_t pos = 0;
-  int last_rank = 0;
-  while (pos < text.size()) {
-    std::int64_t n = 0;
-    std::size_t start = pos;
-    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])) &&
-           n <= max_duration_ms)
-      n = n * 10 + (text[pos++] - '0');
-    if (pos == start || n > max_duration_ms)
-      return std::nullopt;
-    const unit* u = nullptr;
-    for (const auto& candidate : units)
-      if (text.substr(pos, candidate.name.size()) == candidate.name) {
-        u = &candidate;
-        break;
-      }
-    if (!u || u->rank <= last_rank || n > max_duration_ms / u->ms)
-      return std::nullopt;
-    last_rank = u->rank;
-    pos += u->name.size();
-    total += n * u->ms;
-    if (total > max_duration_ms)
-      return std::nullopt;
-  }
-  return total;
-}
-
-class parser {
+class parser : public yaml_reader {
  public:
-  parser(std::vector<std::string>& errors, std::string_view file) : errors_(errors), file_(file) {}
-
-  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    std::string where;
-    if (!file_.empty())
-      where += std::string(file_) + ":";
-    YAML::Mark mark = node.Mark();
-    if (!mark.is_null())
-      where += std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
-    else if (!where.empty())
-      where += " ";
-    errors_.push_back(where + path + ": " + message);
-  }
-
-  // Calls f(key, value, path) for each entry of a mapping, rejecting keys not in allowed.
-  template <typename F>
-  bool each_key(const YAML::Node& node, const std::string& path,
-                std::initializer_list<std::string_view> allowed, F f) {
-    if (!node.IsMap()) {
-      error(node, path, "must be a mapping");
-      return false;
-    }
-    for (const auto& kv : node) {
-      std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(kv.first, path + "." + key, "unknown key");
-        continue;
-      }
-      f(key, kv.second, path + "." + key);
-    }
-    return true;
-  }
-
-  template <typename F>
-  void each_item(const YAML::Node& node, const std::string& path, F f) {
-    if (!node.IsSequence()) {
-      error(node, path, "must be a list");
-      return;
-    }
-    if (node.size() > max_items) {
-      error(node, path, "more than " + std::to_string(max_items) + " entries");
-      return;
-    }
-    for (std::size_t i = 0; i < node.size(); ++i)
-      f(node[i], path + "[" + std::to_string(i) + "]");
-  }
-
-  std::optional<std::string> scalar(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      error(node, path, "must be a non-empty value");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<std::int64_t> time(const YAML::Node& node, const std::string& path) {
-    auto s = scalar(node, path);
-    if (!s)
-      return std::nullopt;
-    auto t = parse_rfc3339_ms(*s);
-    if (!t)
-      error(node, path, "invalid time \"" + *s + "\" (RFC 3339, e.g. 2026-01-05T09:00:00Z)");
-    return t;
-  }
-
-  std::optional<std::int64_t> duration(const YAML::Node& node, const std::string& path) {
-    auto s = scalar(node, path);
-    if (!s)
-      return std::nullopt;
-    auto d = parse_duration_ms(*s);
-    if (!d)
-      error(node, path, "invalid duration \"" + *s + "\" (e.g. 10m, 1h30m, 1w)");
-    return d;
-  }
+  using yaml_reader::yaml_reader;
 
   user parse_user(const YAML::Node& node, const std::string& path) {
     user u;
@@ -140,10 +22,10 @@ class parser {
         node, path, {"id", "name", "contacts"},
         [&](const std::string& key, const YAML::Node& v, const std::string& at) {
           if (key == "id") {
-            if (auto s = scalar(v, at))
+            if (auto s = text(v, at))
               u.id = *s;
           } else if (key == "name") {
-            if (auto s = scalar(v, at))
+            if (auto s = text(v, at))
               u.name = *s;
           } else {
             each_item(v, at, [&](const YAML::Node& c, const std::string& c_at) {
@@ -151,7 +33,7 @@ class parser {
               each_key(
                   c, c_at, {"type", "address"},
                   [&](const std::string& k, const YAML::Node& cv, const std::string& cv_at) {
-                    auto s = scalar(cv, cv_at);
+                    auto s = text(cv, cv_at);
                     if (!s)
                       return;
                     if (k == "type") {
@@ -183,7 +65,7 @@ class parser {
                if (key == "days") {
                  r.weekdays = 0;
                  each_item(v, at, [&](const YAML::Node& d, const std::string& d_at) {
-                   auto s = scalar(d, d_at);
+                   auto s = text(d, d_at);
                    if (!s)
                      return;
                    std::string lower;
@@ -198,7 +80,7 @@ class parser {
                  if (v.IsSequence() && v.size() == 0)
                    error(v, at, "must name at least one weekday");
                } else {
-                 auto s = scalar(v, at);
+                 auto s = text(v, at);
                  if (!s)
                    return;
                  auto minute = parse_clock(*s, key == "to");
@@ -227,21 +109,21 @@ class parser {
               "restrictions"},
              [&](const std::string& key, const YAML::Node& v, const std::string& at) {
                if (key == "name") {
-                 if (auto s = scalar(v, at))
+                 if (auto s = text(v, at))
                    l.name = *s;
                } else if (key == "users") {
                  each_item(v, at, [&](const YAML::Node& u, const std::string& u_at) {
-                   if (auto s = scalar(u, u_at)) {
+                   if (auto s = text(u, u_at)) {
                      l.users.push_back(*s);
                      user_refs_.push_back({*s, u, u_at});
                    }
                  });
                } else if (key == "start") {
                  has_start = true;
-                 if (auto t = time(v, at))
+                 if (auto t = rfc3339(v, at))
                    l.start_ms = *t;
                } else if (key == "rotation") {
-                 if (auto s = scalar(v, at)) {
+                 if (auto s = text(v, at)) {
                    rotation = *s;
                    if (rotation != "daily" && rotation != "weekly" && rotation != "custom")
                      error(v, at, "must be daily, weekly or custom");
@@ -251,13 +133,13 @@ class parser {
                  turn_node = v;
                  has_turn = true;
                } else if (key == "handoff_time") {
-                 if (auto s = scalar(v, at)) {
+                 if (auto s = text(v, at)) {
                    if (!parse_clock(*s))
                      error(v, at, "invalid time of day \"" + *s + "\" (HH:MM)");
                    l.handoff_time = *s;
                  }
                } else if (key == "time_zone") {
-                 if (auto s = scalar(v, at)) {
+                 if (auto s = text(v, at)) {
                    std::string why;
                    if (!time_zone::get(*s, &why))
                      error(v, at, why);
@@ -299,7 +181,7 @@ class parser {
     each_key(node, path, {"name", "layers", "overrides"},
              [&](const std::string& key, const YAML::Node& v, const std::string& at) {
                if (key == "name") {
-                 if (auto n = scalar(v, at))
+                 if (auto n = text(v, at))
                    s.name = *n;
                } else if (key == "layers") {
                  each_item(v, at, [&](const YAML::Node& l, const std::string& l_at) {
@@ -313,11 +195,11 @@ class parser {
                        o, o_at, {"user", "start", "end"},
                        [&](const std::string& k, const YAML::Node& ov, const std::string& ov_at) {
                          if (k == "user") {
-                           if (auto u = scalar(ov, ov_at)) {
+                           if (auto u = text(ov, ov_at)) {
                              e.user = *u;
                              user_refs_.push_back({*u, ov, ov_at});
                            }
-                         } else if (auto t = time(ov, ov_at)) {
+                         } else if (auto t = rfc3339(ov, ov_at)) {
                            (k == "start" ? e.start_ms : e.end_ms) = *t;
                            (k == "start" ? has_start : has_end) = true;
                          }
@@ -345,10 +227,10 @@ class parser {
         node, path, {"name", "levels", "repeat"},
         [&](const std::string& key, const YAML::Node& v, const std::string& at) {
           if (key == "name") {
-            if (auto s = scalar(v, at))
+            if (auto s = text(v, at))
               p.name = *s;
           } else if (key == "repeat") {
-            auto s = scalar(v, at);
+            auto s = text(v, at);
             if (!s)
               return;
             if (s->size() > 3 ||
@@ -378,7 +260,7 @@ class parser {
                         }
                         auto kv = *t.begin();
                         std::string kind = kv.first.Scalar();
-                        auto id = scalar(kv.second, t_at + "." + kind);
+                        auto id = text(kv.second, t_at + "." + kind);
                         if (!id)
                           return;
                         target tg;
@@ -430,10 +312,6 @@ class parser {
     std::string path;
   };
   std::vector<reference> user_refs_, schedule_refs_;
-
- private:
-  std::vector<std::string>& errors_;
-  std::string_view file_;
 };
 
 template <typename T, typename Id>

@@ -11,13 +11,13 @@
 #include "notify/route_tree.hpp"
 #include "oncall/config.hpp"
 #include "oncall/time_zone.hpp"
+#include "oncall/yaml_reader.hpp"
 #include "silences/maintenance.hpp"
 #include "silences/match.hpp"
 
 namespace wk::silences {
 namespace {
 
-constexpr std::size_t max_items = 10000;
 
 // "YYYY-MM-DDTHH:MM[:SS]" as seconds of local wall-clock time since 1970-01-01T00:00.
 std::optional<std::int64_t> parse_local_time(std::string_view s) {
@@ -50,78 +50,9 @@ std::optional<std::int64_t> parse_local_time(std::string_view s) {
          *hour * 3600 + *minute * 60 + *second;
 }
 
-class parser {
+class parser : public oncall::yaml_reader {
  public:
-  parser(std::vector<std::string>& errors, std::string_view file) : errors_(errors), file_(file) {}
-
-  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    std::string where;
-    if (!file_.empty())
-      where += std::string(file_) + ":";
-    YAML::Mark mark = node.Mark();
-    if (!mark.is_null())
-      where += std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
-    else if (!where.empty())
-      where += " ";
-    errors_.push_back(where + path + ": " + message);
-  }
-
-  std::size_t error_count() const { return errors_.size(); }
-
-  // Calls f(key, value, path) for each entry of a mapping, rejecting keys not in allowed.
-  template <typename F>
-  bool each_key(const YAML::Node& node, const std::string& path,
-                std::initializer_list<std::string_view> allowed, F f) {
-    if (!node.IsMap()) {
-      error(node, path, "must be a mapping");
-      return false;
-    }
-    for (const auto& kv : node) {
-      std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(kv.first, path + "." + key, "unknown key");
-        continue;
-      }
-      f(key, kv.second, path + "." + key);
-    }
-    return true;
-  }
-
-  template <typename F>
-  void each_item(const YAML::Node& node, const std::string& path, F f) {
-    if (!node.IsSequence()) {
-      error(node, path, "must be a list");
-      return;
-    }
-    if (node.size() > max_items) {
-      error(node, path, "more than " + std::to_string(max_items) + " entries");
-      return;
-    }
-    for (std::size_t i = 0; i < node.size(); ++i)
-      f(node[i], path + "[" + std::to_string(i) + "]", i);
-  }
-
-  // A scalar; empty text only when allow_empty (a null node reads as empty text).
-  std::optional<std::string> text(const YAML::Node& node, const std::string& path,
-                                  bool allow_empty) {
-    if (allow_empty && node.IsNull())
-      return std::string();
-    if (!node.IsScalar() || (!allow_empty && node.Scalar().empty())) {
-      error(node, path, allow_empty ? "must be a text value" : "must be a non-empty value");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<std::int64_t> rfc3339(const YAML::Node& node, const std::string& path) {
-    auto s = text(node, path, false);
-    if (!s)
-      return std::nullopt;
-    auto t = oncall::parse_rfc3339_ms(*s);
-    if (!t)
-      error(node, path, "invalid time \"" + *s + "\" (RFC 3339, e.g. 2026-01-05T09:00:00Z)");
-    return t;
-  }
+  using yaml_reader::yaml_reader;
 
   // Appends the matchers of a `matchers:` list; false after reporting a problem.
   bool matchers(const YAML::Node& node, const std::string& path,
@@ -310,10 +241,6 @@ class parser {
       return std::nullopt;
     return w;
   }
-
- private:
-  std::vector<std::string>& errors_;
-  std::string_view file_;
 };
 
 }  // namespace
