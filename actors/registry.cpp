@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/alerter.hpp"
+#include "actors/live_metrics.hpp"
 #include "actors/service_supervisor.hpp"
 #include "config/service_yaml.hpp"
 #include "protocol/http/uri.hpp"
@@ -376,7 +377,8 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
       watch::scrape_target target;
       target.labels = {{"job", service}, {"service", service}};
       watch::scrape_ingester ingester(*rt->head, target);
-      auto out = ingester.ingest(body, content_type, wall_ms());
+      const std::int64_t now = wall_ms();
+      auto out = ingester.ingest(body, content_type, now);
       if (!out.ok) {
         reply.respond(service_problem(400, "Invalid metrics", out.error));
         return;
@@ -386,6 +388,7 @@ registry_actor::behavior_type registry(registry_actor::stateful_pointer<registry
           it != self->state.services.end() && it->second.supervisor)
         self->send(it->second.supervisor, landed_atom_v);
       rt->metrics->samples_ingested.get().inc(static_cast<double>(out.samples_scraped));
+      publish_live_metrics(*rt, service, now);
       reply.respond(http::json_response(
         200, "{\"samples\":" + std::to_string(out.samples_scraped) +
                ",\"series_added\":" + std::to_string(out.series_added) +

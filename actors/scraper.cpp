@@ -6,7 +6,7 @@
 
 #include "telemetry/logging.hpp"
 #include "watch/schedule.hpp"
-#include "protocol/rest/samples_json.hpp"
+#include "actors/live_metrics.hpp"
 #include "watch/scrape_ingester.hpp"
 
 namespace wk::actors {
@@ -152,18 +152,8 @@ caf::behavior scraper(caf::event_based_actor* self, runtime_ptr rt, scraper_sett
           log->warn("scrape failed service={} url={}: {}", settings.service, settings.spec.url,
                     out.error);
       }
-      // Live charts: only when a dashboard watches this service, the scrape is sent as an event.
-      if (out.ok && rt->events) {
-        const std::string topic = "metrics:" + settings.service;
-        if (rt->events->has_subscribers(topic)) {
-          auto series = rt->head->select(
-            {tsdb::matcher("service", tsdb::match_op::equal, settings.service)}, st->started_ms,
-            st->started_ms);
-          publish_event(*rt, topic, "samples",
-                        rest::samples_event_json(settings.service, st->started_ms, series),
-                        st->started_ms);
-        }
-      }
+      if (out.ok)
+        publish_live_metrics(*rt, settings.service, st->started_ms);
       s.up = out.ok;
       s.last_scrape_ms = st->started_ms;
       s.last_duration_seconds = seconds;

@@ -1,8 +1,10 @@
 #include "app/server.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -203,6 +205,12 @@ int serve(const std::string& config_path, const std::string& version) {
   gw_opts.bind_address = host;
   gw_opts.port = port;
   gw_opts.max_body_bytes = cfg->server.max_body_bytes;
+  // Fanning one event out to thousands of WebSocket clients is send()-bound: spread it over
+  // the cores.
+  gw_opts.service_threads =
+    cfg->server.service_threads > 0
+      ? static_cast<std::size_t>(cfg->server.service_threads)
+      : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   gw_opts.websocket.hub = rt->events;
   gw_opts.websocket.allowed_origins = cfg->server.allowed_origins;
   // Viewer is enough to watch; with no tokens configured the WebSocket is open like GET.

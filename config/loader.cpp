@@ -272,7 +272,8 @@ void read_interval_timeout(walker& w, const mapping& m, milliseconds& interval,
 }
 
 void read_server(walker& w, const field& f, server_spec& out) {
-  const auto m = w.map(f, {"listen", "max_body_bytes", "external_url", "allowed_origins"});
+  const auto m =
+    w.map(f, {"listen", "max_body_bytes", "external_url", "allowed_origins", "service_threads"});
   if (!m) return;
   if (const auto* listen = m->find("listen")) {
     if (const auto text = w.non_empty_text(*listen, "host:port")) {
@@ -285,6 +286,7 @@ void read_server(walker& w, const field& f, server_spec& out) {
     }
   }
   read_positive_size(w, *m, "max_body_bytes", out.max_body_bytes);
+  read_number(w, *m, "service_threads", 0, 64, out.service_threads);
   if (const auto* url = m->find("external_url")) read_url(w, *url, out.external_url);
   if (const auto* origins = m->find("allowed_origins")) {
     if (const auto items = w.list(*origins)) {

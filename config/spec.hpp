@@ -34,6 +34,8 @@ struct server_spec {
   std::string external_url = "http://localhost:3006";
   // Origins a browser may open the WebSocket from ("https://ops.example"); empty: any.
   std::vector<std::string> allowed_origins;
+  // Threads serving HTTP and WebSocket connections; 0: one per core, at most 4.
+  std::uint64_t service_threads = 0;
 };
 
 struct database_spec {

@@ -142,6 +142,15 @@ std::vector<event> event_hub::read_after(std::uint64_t after, std::size_t max, b
   return out;
 }
 
+std::vector<std::string> event_hub::subscribed_topics(std::string_view prefix) const {
+  std::vector<std::string> out;
+  std::lock_guard<std::mutex> lock(subscribers_mutex_);
+  for (auto it = subscribers_.lower_bound(prefix);
+       it != subscribers_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    out.push_back(it->first);
+  return out;
+}
+
 bool event_hub::has_subscribers(std::string_view topic) const {
   std::lock_guard<std::mutex> lock(subscribers_mutex_);
   return subscribers_.find(topic) != subscribers_.end();

@@ -59,6 +59,8 @@ class event_hub {
   bool has_subscribers(std::string_view topic) const;
   void add_subscriber(const std::string& topic);
   void remove_subscriber(const std::string& topic);
+  // The subscribed topics that start with prefix, e.g. every "metrics:api{...}" stream.
+  std::vector<std::string> subscribed_topics(std::string_view prefix) const;
 
   std::size_t size() const;         // events kept
   std::size_t kept_bytes() const;   // their accounted bytes

@@ -1,4 +1,4 @@
-// bench_websocket CLIENTS EVENTS_PER_SEC SECONDS
+// bench_websocket CLIENTS EVENTS_PER_SEC SECONDS [SERVICE_THREADS]
 //
 // Fan-out cost and latency of the WebSocket gateway. The process forks first: the parent runs
 // the event hub and the gateway on 127.0.0.1 (port 0) and publishes events on one topic at the
@@ -313,13 +313,14 @@ int run_clients(int port, std::size_t clients, int to_parent, int from_parent) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s CLIENTS EVENTS_PER_SEC SECONDS\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s CLIENTS EVENTS_PER_SEC SECONDS [SERVICE_THREADS]\n", argv[0]);
     return 2;
   }
   const long clients = std::atol(argv[1]);
   const double rate = std::atof(argv[2]);
   const double seconds = std::atof(argv[3]);
+  const long threads = argc == 5 ? std::atol(argv[4]) : 2;
   if (clients <= 0 || clients > 60000 || rate <= 0 || seconds <= 0) {
     std::fprintf(stderr, "CLIENTS must be 1-60000, EVENTS_PER_SEC and SECONDS positive\n");
     return 2;
@@ -354,6 +355,7 @@ int main(int argc, char** argv) {
   options.bind_address = "127.0.0.1";
   options.port = 0;
   options.max_connections = static_cast<std::size_t>(clients) + 64;
+  options.service_threads = static_cast<std::size_t>(std::max(1L, threads));
   options.websocket.hub = hub;
   wk::gateway::gateway gw(options, [](wk::http::http_request, wk::http::responder respond) {
     respond(wk::http::problem(404, "Not Found", "benchmark server"));
@@ -408,8 +410,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double delivered = results[0];
-  std::printf("clients %ld, %.0f events/s for %.1f s: %" PRIu64 " events published\n", clients,
-              rate, seconds, total);
+  std::printf("clients %ld, %.0f events/s for %.1f s, %ld service threads: %" PRIu64
+              " events published\n",
+              clients, rate, seconds, threads, total);
   std::printf("connect+subscribe: %.2f s for all clients\n", connect_s);
   std::printf("delivered %.0f of %.0f messages (%.3f%%), %.0f msgs/s over %.2f s\n", delivered,
               results[4], results[4] > 0 ? 100.0 * delivered / results[4] : 0.0,
@@ -418,7 +421,8 @@ int main(int argc, char** argv) {
   std::printf("server CPU: %.2f s over the run (%.2f cores), %.2f CPU-s per million messages\n",
               cpu, cpu / elapsed, delivered > 0 ? cpu / (delivered / 1e6) : 0.0);
   std::printf("client process CPU: %.2f s (%.2f cores)\n", results[5], results[5] / elapsed);
-  std::printf("gateway: %" PRIu64 " frames sent, %" PRIu64 " slow closes; publishing took %.2f s\n",
-              stats.ws_messages_sent, stats.ws_slow_closes, publish_s);
+  std::printf("gateway: %" PRIu64 " frames sent in %" PRIu64 " sends, %" PRIu64
+              " slow closes; publishing took %.2f s\n",
+              stats.ws_messages_sent, stats.ws_event_writes, stats.ws_slow_closes, publish_s);
   return delivered >= results[4] ? 0 : 1;
 }

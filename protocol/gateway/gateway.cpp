@@ -1,6 +1,7 @@
 #include "protocol/gateway/gateway.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 
 #include <libwebsockets.h>
 
+#include "events/metrics_topic.hpp"
 #include "protocol/gateway/lws_log.hpp"
 #include "protocol/gateway/ws_messages.hpp"
 #include "protocol/http/chunked_decoder.hpp"
@@ -72,7 +74,24 @@ struct mailbox {
   lws_context* context = nullptr;  // non-null while serving
   std::thread::id service_thread;
   std::vector<queued_response> queue;
+  // Accepted sockets the listening service thread handed to this one, not adopted yet.
+  std::vector<int> adopt;
+  std::atomic<std::uint64_t> open{0};  // connections this service thread serves
+
+  // Hands an accepted socket over; false (the caller keeps it) when this thread has stopped.
+  bool post_adopt(int fd) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!context)
+      return false;
+    if (adopt.empty())
+      lws_cancel_service(context);
+    adopt.push_back(fd);
+    return true;
+  }
 };
+
+// The mailboxes of every service thread of one gateway, index = shard.
+using mailboxes = std::vector<std::shared_ptr<mailbox>>;
 
 // The answer slot of one request, shared by all copies of its responder so that only the first
 // call counts.
@@ -111,6 +130,26 @@ constexpr std::size_t max_seen_topics = 10000;
 constexpr int close_grace_seconds = 10;
 constexpr int close_unauthorized = 4001;
 constexpr int close_slow_consumer = 4008;
+// Frame bytes one client gets per WRITEABLE callback (one frame always goes, whatever its size).
+constexpr std::size_t ws_batch_bytes = 64 * 1024;
+
+// An unmasked, unfragmented server-to-client text frame (RFC 6455 section 5.2).
+void append_text_frame(std::vector<unsigned char>& out, const std::string& payload) {
+  const std::size_t n = payload.size();
+  out.push_back(0x81);
+  if (n < 126) {
+    out.push_back(static_cast<unsigned char>(n));
+  } else if (n <= 0xFFFF) {
+    out.push_back(126);
+    out.push_back(static_cast<unsigned char>(n >> 8));
+    out.push_back(static_cast<unsigned char>(n));
+  } else {
+    out.push_back(127);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> shift));
+  }
+  out.insert(out.end(), payload.begin(), payload.end());
+}
 
 // One subscribed topic of one WebSocket client.
 struct topic_subscription {
@@ -385,13 +424,20 @@ std::string describe_listen_failure(const listen_spec& spec, int port) {
 }  // namespace
 
 struct gateway::impl {
-  impl(gateway_options o, http_handler h)
-      : options(std::move(o)), handler(std::move(h)), log(telemetry::logger("gateway")) {}
+  impl(gateway_options o, http_handler h, std::size_t i, std::shared_ptr<const mailboxes> all)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        log(telemetry::logger("gateway")),
+        index(i),
+        peers(std::move(all)),
+        box(peers->at(i)) {}
 
   gateway_options options;
   http_handler handler;
   std::shared_ptr<spdlog::logger> log;
-  std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
+  std::size_t index;  // shard 0 listens and hands connections out
+  std::shared_ptr<const mailboxes> peers;
+  std::shared_ptr<mailbox> box;
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::atomic<int> bound_port{0};
@@ -399,12 +445,12 @@ struct gateway::impl {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> responses{0};
   std::atomic<std::uint64_t> rejected_too_large{0};
-  std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::uint64_t> timed_out{0};
   std::atomic<std::uint64_t> refused_connections{0};
   std::atomic<std::uint64_t> websocket_clients{0};
   std::atomic<std::uint64_t> ws_messages_sent{0};
   std::atomic<std::uint64_t> ws_slow_closes{0};
+  std::atomic<std::uint64_t> ws_event_writes{0};
 
   // Service thread only.
   listen_spec listen;  // lws keeps a pointer to listen.iface
@@ -423,6 +469,7 @@ struct gateway::impl {
   bool timer_armed = false;
   std::vector<queued_response> inbox;
   std::vector<unsigned char> out;  // LWS_PRE headroom + one write
+  std::vector<unsigned char> batch;  // LWS_PRE headroom + WebSocket frames for one send
 
   // WebSocket fan-out (service thread only). Events pulled from the hub are kept in `window`
   // (contiguous seqs) for the clients' cursors; each event is counted into the backlog of every
@@ -438,6 +485,10 @@ struct gateway::impl {
   bool auth_timer_armed = false;
 
   void run(std::promise<std::string>& ready);
+  // Shard 0, for a connection just accepted: true when it went to another shard (or was
+  // refused) and lws should let go of it here.
+  bool hand_over(int fd);
+  void adopt_handed();
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
   int handle(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
 
@@ -493,7 +544,7 @@ struct gateway::impl {
 // --- lifecycle ------------------------------------------------------------------------------
 
 gateway::gateway(gateway_options options, http_handler handler)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(handler))) {}
+    : options_(std::move(options)), handler_(std::move(handler)) {}
 
 gateway::~gateway() {
   stop();
@@ -505,10 +556,10 @@ bool gateway::start(std::string* error) {
       *error = std::move(why);
     return false;
   };
-  const auto& o = impl_->options;
-  if (impl_->thread.joinable())
+  const auto& o = options_;
+  if (!shards_.empty())
     return fail("gateway already started");
-  if (!impl_->handler)
+  if (!handler_)
     return fail("no request handler");
   if (o.port < 0 || o.port > 65535)
     return fail("port " + std::to_string(o.port) + " is outside 0-65535");
@@ -518,6 +569,8 @@ bool gateway::start(std::string* error) {
     return fail("max_connections must be positive");
   if (o.response_timeout.count() <= 0)
     return fail("response_timeout must be positive");
+  if (o.service_threads == 0 || o.service_threads > 64)
+    return fail("service_threads must be between 1 and 64");
   const auto& ws = o.websocket;
   if (ws.hub) {
     if (ws.max_message_bytes == 0 || ws.max_message_bytes > (64u << 20))
@@ -536,47 +589,79 @@ bool gateway::start(std::string* error) {
   auto spec = parse_bind_address(o.bind_address);
   if (!spec)
     return fail("bind address '" + o.bind_address + "' is not an IP address");
-  impl_->listen = std::move(*spec);
 
-  std::promise<std::string> ready;
-  auto outcome = ready.get_future();
-  impl_->stopping = false;
-  impl_->thread = std::thread([this, ready = std::move(ready)]() mutable { impl_->run(ready); });
-  std::string failure = outcome.get();
-  if (!failure.empty()) {
-    impl_->thread.join();
-    return fail(std::move(failure));
+  auto boxes = std::make_shared<mailboxes>();
+  for (std::size_t i = 0; i < o.service_threads; ++i)
+    boxes->push_back(std::make_shared<mailbox>());
+  std::shared_ptr<const mailboxes> peers = boxes;
+  // Shard 0 first: it binds the port; the others only serve what it hands them.
+  for (std::size_t i = 0; i < o.service_threads; ++i) {
+    auto shard = std::make_unique<impl>(o, handler_, i, peers);
+    shard->listen = *spec;
+    std::promise<std::string> ready;
+    auto outcome = ready.get_future();
+    impl* raw = shard.get();
+    shard->thread = std::thread([raw, ready = std::move(ready)]() mutable { raw->run(ready); });
+    std::string failure = outcome.get();
+    if (!failure.empty()) {
+      shard->thread.join();
+      stop();
+      return fail(std::move(failure));
+    }
+    shards_.push_back(std::move(shard));
+  }
+  if (ws.hub) {
+    // The waker runs on publishers' threads: it only wakes the service threads, and never after
+    // a context is gone (its mailbox forgets it under the same lock first).
+    ws.hub->set_waker([peers] {
+      for (const auto& box : *peers) {
+        std::lock_guard<std::mutex> lock(box->mutex);
+        if (box->context)
+          lws_cancel_service(box->context);
+      }
+    });
   }
   return true;
 }
 
 void gateway::stop() {
-  if (!impl_->thread.joinable())
+  if (shards_.empty())
     return;
-  impl_->stopping = true;
-  {
-    std::lock_guard<std::mutex> lock(impl_->box->mutex);
-    if (impl_->box->context)
-      lws_cancel_service(impl_->box->context);
+  if (options_.websocket.hub)
+    options_.websocket.hub->set_waker(nullptr);
+  // The listener first, so nothing is handed to a shard that has already stopped.
+  for (auto& shard : shards_) {
+    shard->stopping = true;
+    {
+      std::lock_guard<std::mutex> lock(shard->box->mutex);
+      if (shard->box->context)
+        lws_cancel_service(shard->box->context);
+    }
+    shard->thread.join();
   }
-  impl_->thread.join();
+  shards_.clear();
 }
 
 int gateway::port() const {
-  return impl_->bound_port.load();
+  return shards_.empty() ? 0 : shards_.front()->bound_port.load();
 }
 
 gateway::stats gateway::get_stats() const {
   stats s;
-  s.requests = impl_->requests.load(std::memory_order_relaxed);
-  s.responses = impl_->responses.load(std::memory_order_relaxed);
-  s.rejected_too_large = impl_->rejected_too_large.load(std::memory_order_relaxed);
-  s.open_connections = impl_->open_connections.load(std::memory_order_relaxed);
-  s.timed_out = impl_->timed_out.load(std::memory_order_relaxed);
-  s.refused_connections = impl_->refused_connections.load(std::memory_order_relaxed);
-  s.websocket_clients = impl_->websocket_clients.load(std::memory_order_relaxed);
-  s.ws_messages_sent = impl_->ws_messages_sent.load(std::memory_order_relaxed);
-  s.ws_slow_closes = impl_->ws_slow_closes.load(std::memory_order_relaxed);
+  for (const auto& shard : shards_) {
+    const impl& i = *shard;
+    s.requests += i.requests.load(std::memory_order_relaxed);
+    s.responses += i.responses.load(std::memory_order_relaxed);
+    s.rejected_too_large += i.rejected_too_large.load(std::memory_order_relaxed);
+    s.open_per_thread.push_back(i.box->open.load(std::memory_order_relaxed));
+    s.open_connections += s.open_per_thread.back();
+    s.timed_out += i.timed_out.load(std::memory_order_relaxed);
+    s.refused_connections += i.refused_connections.load(std::memory_order_relaxed);
+    s.websocket_clients += i.websocket_clients.load(std::memory_order_relaxed);
+    s.ws_messages_sent += i.ws_messages_sent.load(std::memory_order_relaxed);
+    s.ws_slow_closes += i.ws_slow_closes.load(std::memory_order_relaxed);
+    s.ws_event_writes += i.ws_event_writes.load(std::memory_order_relaxed);
+  }
   return s;
 }
 
@@ -604,7 +689,7 @@ void gateway::impl::run(std::promise<std::string>& ready) {
 
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
-    info.port = options.port;
+    info.port = index == 0 ? options.port : CONTEXT_PORT_NO_LISTEN_SERVER;
     info.iface = listen.iface.empty() ? nullptr : listen.iface.c_str();
     info.protocols = protocols;
     info.vhost_name = "default";
@@ -632,7 +717,8 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     auth_timer.owner = this;
     auth_timer_armed = false;
     lws_vhost* vhost = lws_get_vhost_by_name(context, "default");
-    bound_port = vhost ? lws_get_vhost_listen_port(vhost) : options.port;
+    if (index == 0)
+      bound_port = vhost ? lws_get_vhost_listen_port(vhost) : options.port;
     {
       std::lock_guard<std::mutex> lock(box->mutex);
       box->context = context;
@@ -645,16 +731,9 @@ void gateway::impl::run(std::promise<std::string>& ready) {
     ready.set_value(std::string("cannot start the gateway: ") + e.what());
     return;
   }
-  if (auto hub = options.websocket.hub) {
-    // The waker runs on publishers' threads: it only wakes the service thread, and never after
-    // the context is gone (the mailbox forgets it under the same lock first).
-    hub->set_waker([box = box] {
-      std::lock_guard<std::mutex> lock(box->mutex);
-      if (box->context)
-        lws_cancel_service(box->context);
-    });
-  }
-  log->info("listening on {}:{}", listen.shown(), bound_port.load());
+  if (index == 0)
+    log->info("listening on {}:{} with {} service thread{}", listen.shown(), bound_port.load(),
+              peers->size(), peers->size() == 1 ? "" : "s");
   ready.set_value({});
 
   while (!stopping.load()) {
@@ -663,13 +742,15 @@ void gateway::impl::run(std::promise<std::string>& ready) {
       break;
     }
   }
+  std::vector<int> unadopted;
   {
     std::lock_guard<std::mutex> lock(box->mutex);
     box->context = nullptr;
     box->queue.clear();
+    unadopted.swap(box->adopt);
   }
-  if (options.websocket.hub)
-    options.websocket.hub->set_waker(nullptr);
+  for (const int fd : unadopted)
+    close(fd);
   lws_sul_cancel(&timer.sul);
   lws_sul_cancel(&auth_timer.sul);
   lws_context_destroy(context);
@@ -681,7 +762,8 @@ void gateway::impl::run(std::promise<std::string>& ready) {
   window.clear();
   ws_by_id.clear();
   auth_waiting.clear();
-  log->info("stopped listening on port {}", bound_port.load());
+  if (index == 0)
+    log->info("stopped listening on port {}", bound_port.load());
 }
 
 // --- lws callback ---------------------------------------------------------------------------
@@ -705,19 +787,15 @@ int gateway::impl::handle(lws* wsi, lws_callback_reasons reason, void* user, voi
                           std::size_t len) {
   switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-      if (open_connections.load() >= options.max_connections) {
-        if (refused_connections.fetch_add(1) % 1000 == 0)
-          log->warn("refusing connections: {} open (max_connections)", options.max_connections);
-        return 1;
-      }
-      return 0;
+      return hand_over(static_cast<int>(reinterpret_cast<lws_intptr_t>(in))) ? 1 : 0;
 
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
       auto* c = new connection;
       c->owner = wsi;
-      c->id = ++next_connection_id;
+      // Distinct across shards: WebSocket clients are known by this id in logs.
+      c->id = ++next_connection_id * peers->size() + index;
       lws_set_opaque_user_data(wsi, c);
-      ++open_connections;
+      ++box->open;
       return 0;
     }
 
@@ -728,7 +806,7 @@ int gateway::impl::handle(lws* wsi, lws_callback_reasons reason, void* user, voi
       if (c && c->owner == wsi) {
         lws_set_opaque_user_data(wsi, nullptr);
         delete c;
-        --open_connections;
+        --box->open;
       }
       return 0;
     }
@@ -789,6 +867,7 @@ int gateway::impl::handle(lws* wsi, lws_callback_reasons reason, void* user, voi
       // lws tells every protocol; the two share this callback, so act once.
       if (lws_get_protocol(wsi) == &protocols[1])
         return 0;
+      adopt_handed();
       drain_inbox();
       pull_events();
       return 0;
@@ -809,6 +888,61 @@ int gateway::impl::handle(lws* wsi, lws_callback_reasons reason, void* user, voi
 
     default:
       return 0;
+  }
+}
+
+bool gateway::impl::hand_over(int fd) {
+  // The pending hand-overs count too: a burst of accepts must not overshoot the limit.
+  std::uint64_t open = 0;
+  std::size_t target = 0;
+  std::uint64_t least = std::numeric_limits<std::uint64_t>::max();
+  for (std::size_t i = 0; i < peers->size(); ++i) {
+    mailbox& b = *(*peers)[i];
+    std::uint64_t load = b.open.load();
+    if (i != index) {
+      std::lock_guard<std::mutex> lock(b.mutex);
+      load += b.adopt.size();
+    }
+    open += load;
+    if (load < least) {
+      least = load;
+      target = i;
+    }
+  }
+  if (open >= options.max_connections) {
+    if (refused_connections.fetch_add(1) % 1000 == 0)
+      log->warn("refusing connections: {} open (max_connections)", options.max_connections);
+    return true;
+  }
+  if (target == index || fd < 0)
+    return false;
+  // lws closes its descriptor when the filter refuses; the duplicate keeps the socket open.
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0)
+    return false;  // out of descriptors: serve it here rather than drop it
+  if (!(*peers)[target]->post_adopt(copy)) {
+    close(copy);
+    return false;
+  }
+  return true;
+}
+
+void gateway::impl::adopt_handed() {
+  std::vector<int> fds;
+  {
+    std::lock_guard<std::mutex> lock(box->mutex);
+    fds.swap(box->adopt);
+  }
+  if (fds.empty())
+    return;
+  lws_vhost* vhost = lws_get_vhost_by_name(context, "default");
+  for (const int fd : fds) {
+    // On failure lws closes the socket itself.
+    if (!vhost || !lws_adopt_socket_vhost(vhost, fd)) {
+      if (!vhost)
+        close(fd);
+      log->warn("could not take over an accepted connection");
+    }
   }
 }
 
@@ -1432,10 +1566,12 @@ bool gateway::impl::ws_check_token(ws_client& c, std::string_view token) {
 std::vector<std::string> gateway::impl::known_topics() const {
   std::vector<std::string> topics = fixed_topics();
   std::vector<std::string> metrics;
-  for (const auto& topic : seen_topics)
-    if (valid_topic(topic) &&
-        std::find(topics.begin(), topics.end(), topic) == topics.end())
+  // The services with live metrics; the selector streams are the clients' own business.
+  for (const auto& topic : seen_topics) {
+    const auto parsed = events::parse_metrics_topic(topic);
+    if (parsed && parsed->selector.empty())
       metrics.push_back(topic);
+  }
   std::sort(metrics.begin(), metrics.end());
   topics.insert(topics.end(), metrics.begin(), metrics.end());
   return topics;
@@ -1749,26 +1885,41 @@ int gateway::impl::ws_writeable(lws* wsi) {
     c->cursor = pulled_seq;
     return 0;
   }
-  topic_subscription* found = nullptr;
-  const auto e = ws_next_event(*c, &found);
-  if (!c->control.empty())
-    ws_request_writable(*c);  // a resync found while replaying goes first
-  if (!e)
-    return 0;
-  if (!c->control.empty())
-    return 0;
-  if (!ws_write_text(wsi, *e->frame))
-    return -1;
-  c->cursor = e->seq;
-  topic_subscription& sub = *found;
-  sub.through = e->seq;
-  if (e->seq > sub.accounted_seq && sub.pending_events > 0) {
-    const std::uint64_t bytes = e->frame->size();
-    sub.pending_events -= 1;
-    sub.pending_bytes -= bytes;
-    c->pending_events -= 1;
-    c->pending_bytes -= bytes;
-    sub.accounted_seq = e->seq;
+  // Every event due, up to a budget, goes out as complete frames in one send: a client that
+  // fell behind while the thread served thousands of others catches up in one syscall.
+  batch.resize(LWS_PRE);
+  std::size_t frames = 0;
+  while (batch.size() - LWS_PRE < ws_batch_bytes) {
+    topic_subscription* found = nullptr;
+    const auto e = ws_next_event(*c, &found);
+    if (!c->control.empty()) {
+      ws_request_writable(*c);  // a resync found while replaying goes first
+      break;
+    }
+    if (!e)
+      break;
+    append_text_frame(batch, *e->frame);
+    ++frames;
+    c->cursor = e->seq;
+    topic_subscription& sub = *found;
+    sub.through = e->seq;
+    if (e->seq > sub.accounted_seq && sub.pending_events > 0) {
+      const std::uint64_t bytes = e->frame->size();
+      sub.pending_events -= 1;
+      sub.pending_bytes -= bytes;
+      c->pending_events -= 1;
+      c->pending_bytes -= bytes;
+      sub.accounted_seq = e->seq;
+    }
+  }
+  if (frames > 0) {
+    // Whole frames written raw: lws keeps what the socket does not take and sends it before
+    // the next WRITEABLE callback, so frames never interleave with its pings or close.
+    const std::size_t n = batch.size() - LWS_PRE;
+    if (lws_write(wsi, batch.data() + LWS_PRE, n, LWS_WRITE_RAW) < static_cast<int>(n))
+      return -1;
+    ws_messages_sent += frames;
+    ++ws_event_writes;
   }
   if (c->cursor < pulled_seq)
     ws_request_writable(*c);

@@ -1,9 +1,12 @@
 #pragma once
 
-// The HTTP front door on port 3006: one libwebsockets context served by one thread. Requests
-// are parsed into wk::http values and handed to a handler that must not block; the handler (or
-// an actor it forwards to) answers through the responder from any thread, and the service
-// thread writes the answer. libwebsockets stays behind this header.
+// The HTTP front door on port 3006: libwebsockets contexts, each served by its own thread (one
+// by default; `service_threads` spreads connections over more, so the fan-out of one event to
+// thousands of WebSocket clients uses more than one core). The first context listens and hands
+// each accepted connection to the least loaded one. Requests are parsed into wk::http values
+// and handed to a handler that must not block; the handler (or an actor it forwards to) answers
+// through the responder from any thread, and the connection's service thread writes the
+// answer. libwebsockets stays behind this header.
 //
 // HTTP/1.1 with keep-alive and pipelining. Answered by the gateway itself: 413 for bodies over
 // max_body_bytes (declared or chunked), 400 for bad framing, 501 for unknown transfer codings,
@@ -14,7 +17,8 @@
 //
 // WebSocket upgrades on any path fan events of an events::event_hub out to subscribed clients
 // (protocol: docs/websocket.md). Publishers only touch the hub; its waker wakes the service
-// thread, which writes one frame per WRITEABLE callback from the hub's shared frames.
+// threads, which write the hub's shared frames in WRITEABLE callbacks, several queued frames
+// of a client in one send.
 
 #include <chrono>
 #include <cstddef>
@@ -32,7 +36,7 @@ namespace wk::gateway {
 
 struct websocket_options {
   std::shared_ptr<events::event_hub> hub;  // null: upgrades refused with 501
-  // Decides a client's token (viewer role or better); called on the service thread, must not
+  // Decides a client's token (viewer role or better); called on the service threads, must not
   // block. Null: no auth required.
   std::function<bool(std::string_view token)> authorize;
   std::vector<std::string> allowed_origins;  // e.g. "https://ops.example.com"; empty: any
@@ -54,10 +58,12 @@ struct gateway_options {
   std::chrono::milliseconds response_timeout{30000};  // then 504
   std::size_t max_connections = 10000;                // further connections are refused at accept
   std::chrono::seconds keepalive_timeout{30};  // idle time before a kept-alive connection closes
+  // Service threads, 1-64. The handler and the authorize callback are called on all of them.
+  std::size_t service_threads = 1;
   websocket_options websocket;
 };
 
-// Called on the service thread; must not block. The request is the handler's to keep.
+// Called on a service thread; must not block. The request is the handler's to keep.
 using http_handler = std::function<void(wk::http::http_request, wk::http::responder)>;
 
 class gateway {
@@ -87,12 +93,16 @@ class gateway {
     std::uint64_t websocket_clients = 0;    // WebSocket connections open now
     std::uint64_t ws_messages_sent = 0;     // frames written to WebSocket clients
     std::uint64_t ws_slow_closes = 0;       // clients closed with 4008 (slow consumer)
+    std::uint64_t ws_event_writes = 0;      // sends that carried events (several frames each)
+    std::vector<std::uint64_t> open_per_thread;  // open_connections by service thread
   };
   stats get_stats() const;
 
  private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  struct impl;  // one service thread and its lws context
+  gateway_options options_;
+  http_handler handler_;
+  std::vector<std::unique_ptr<impl>> shards_;
 };
 
 }  // namespace wk::gateway

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "events/event_hub.hpp"
+#include "events/metrics_topic.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -13,8 +13,6 @@ namespace wk::gateway {
 
 namespace {
 
-constexpr std::string_view metrics_prefix = "metrics:";
-constexpr std::size_t max_topic_bytes = events::event_hub::max_topic_bytes;
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -51,9 +49,12 @@ bool read_topics(const rapidjson::Value& doc, std::vector<std::string>& out, std
       return false;
     }
     std::string topic(t.GetString(), t.GetStringLength());
-    if (!valid_topic(topic)) {
-      *error = "unknown topic '" + topic.substr(0, 64) +
-               "' (known: services, health, alerts, incidents, anomalies, metrics:<service>)";
+    std::string why;
+    if (!valid_topic(topic, &why)) {
+      *error = why.empty() ? "unknown topic '" + topic.substr(0, 64) +
+                               "' (known: services, health, alerts, incidents, anomalies, "
+                               "metrics:<service>, metrics:<service>{<label matchers>})"
+                           : "topic '" + topic.substr(0, 64) + "': " + why;
       return false;
     }
     if (std::find(out.begin(), out.end(), topic) == out.end())
@@ -70,18 +71,11 @@ const std::vector<std::string>& fixed_topics() {
   return topics;
 }
 
-bool valid_topic(std::string_view topic) {
+bool valid_topic(std::string_view topic, std::string* why) {
   const auto& fixed = fixed_topics();
   if (std::find(fixed.begin(), fixed.end(), topic) != fixed.end())
     return true;
-  if (topic.size() <= metrics_prefix.size() || topic.size() > max_topic_bytes ||
-      topic.substr(0, metrics_prefix.size()) != metrics_prefix)
-    return false;
-  // Service names: printable, no quotes or backslashes, so a topic never needs escaping in logs.
-  return std::all_of(topic.begin() + metrics_prefix.size(), topic.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && c != '"' && c != '\\';
-  });
+  return events::parse_metrics_topic(topic, why).has_value();
 }
 
 std::optional<client_message> parse_client_message(std::string_view text, std::string* error) {

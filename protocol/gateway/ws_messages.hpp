@@ -27,9 +27,10 @@ constexpr std::size_t max_topics_per_message = 64;
 constexpr std::size_t max_token_bytes = 4096;
 constexpr std::size_t max_ping_id_bytes = 128;
 
-// Topics a client may name: the fixed ones and metrics:<service>.
+// Topics a client may name: the fixed ones, metrics:<service> and metrics:<service>{selector}
+// (events/metrics_topic.hpp). *why, when given, explains a malformed metrics topic.
 const std::vector<std::string>& fixed_topics();
-bool valid_topic(std::string_view topic);
+bool valid_topic(std::string_view topic, std::string* why = nullptr);
 
 // nullopt with a human-readable reason in *error for malformed JSON, an unknown type or a bad
 // field.

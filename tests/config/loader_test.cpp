@@ -199,6 +199,17 @@ services:
   CHECK(text.find("services[0].rule_files[0]") != std::string::npos);
 }
 
+TEST_CASE("server.service_threads: 0 (one per core) by default, 1-64 when set") {
+  const scoped_env database("WATCHKEEPER_DATABASE_URL", std::nullopt);
+  CHECK(wk::config::server_spec{}.service_threads == 0);
+  const auto good = load_config_string("server:\n  service_threads: 3\n", "good.yml");
+  REQUIRE(good.config);
+  CHECK(good.config->server.service_threads == 3);
+  const auto bad = load_config_string("server:\n  service_threads: 65\n", "bad.yml");
+  REQUIRE_FALSE(bad.config);
+  CHECK(errors_of(bad).find("server.service_threads") != std::string::npos);
+}
+
 TEST_CASE("config/examples/full.yaml names the token variable when it is unset") {
   const scoped_env token("WATCHKEEPER_ADMIN_TOKEN", std::nullopt);
   const auto result = load_config_file(source_dir + "/config/examples/full.yaml");

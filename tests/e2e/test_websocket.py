@@ -3,7 +3,7 @@ alert and metrics events as a target fails, resume with `since` after a reconnec
 refusal, and bad messages answered without dropping the connection."""
 
 from harness import (ADMIN_TOKEN, Database, TargetServer, Watchkeeper, Workdir, base_config,
-                     ruled_service_yaml, run_tests, write_rules)
+                     bearer, http, ruled_service_yaml, run_tests, write_rules)
 from ws_client import WebSocket
 
 RULES = """groups:
@@ -52,7 +52,31 @@ def test_live_events_resume_and_refusals():
             sub = ws.recv_until(lambda m: m["type"] == "subscribed", 5)
             samples = ws.recv_until(lambda m: m.get("topic") == "metrics:web", 5)
             names = {s["labels"]["__name__"] for s in samples["data"]["series"]}
-            assert "up" in names, names
+            assert "up" in names and len(names) > 2, names
+
+            # A selector inside the topic: only the series it matches, on a stream of its own.
+            selected = 'metrics:web{__name__=~"up|scrape_duration_seconds"}'
+            ws.send_json({"type": "subscribe", "topics": [selected]})
+            ws.recv_until(lambda m: m["type"] == "subscribed", 5)
+            samples = ws.recv_until(lambda m: m.get("topic") == selected, 5)
+            names = {s["labels"]["__name__"] for s in samples["data"]["series"]}
+            assert names == {"up", "scrape_duration_seconds"}, names
+            assert all(s["labels"]["service"] == "web" for s in samples["data"]["series"])
+            ws.send_json({"type": "subscribe", "topics": ['metrics:web{__name__=~"("}']})
+            err = ws.recv_until(lambda m: m["type"] == "error", 5)
+            assert err["code"] == "bad_message" and "invalid selector" in err["detail"], err
+            # Pushed samples reach the live streams too.
+            pushed = 'metrics:shop{__name__="orders_total"}'
+            ws.send_json({"type": "subscribe", "topics": [pushed]})
+            ws.recv_until(lambda m: m["type"] == "subscribed", 5)
+            r = http("POST", wk.url + "/api/metrics/shop", b"orders_total 42\ncarts_open 3\n",
+                     bearer(ADMIN_TOKEN))
+            assert r.status == 200, r.body
+            samples = ws.recv_until(lambda m: m.get("topic") == pushed, 5)
+            assert [(s["labels"]["__name__"], s["value"]) for s in samples["data"]["series"]] == \
+                [("orders_total", 42)], samples
+            ws.send_json({"type": "unsubscribe", "topics": [selected, pushed]})
+            ws.recv_until(lambda m: m["type"] == "unsubscribed", 5)
             status = ws.recv_until(lambda m: m.get("topic") == "services", 5)
             assert status["data"]["name"] == "web", status
 

@@ -705,6 +705,48 @@ TEST_CASE("gateway refuses connections over max_connections and counts open ones
   CHECK(starts_with(answer, "HTTP/1.1 200"));
 }
 
+TEST_CASE("gateway spreads connections over its service threads and counts them together") {
+  gateway_options o;
+  o.service_threads = 3;
+  o.max_connections = 7;
+  server srv(describe, o);
+  std::vector<std::unique_ptr<tc::raw_socket>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(std::make_unique<tc::raw_socket>(srv.gw.port()));
+    // One at a time, so each is counted before the next is placed.
+    REQUIRE(wait_for([&] { return srv.gw.get_stats().open_connections == clients.size(); }));
+  }
+  CHECK(srv.gw.get_stats().open_per_thread == std::vector<std::uint64_t>{2, 2, 2});
+  // Every thread answers its own connections.
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const std::string path = "/c" + std::to_string(i);
+    clients[i]->send_all("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string answer = clients[i]->read_until(
+      [&](const std::string& s) { return s.find("\"" + path + "\"") != std::string::npos; },
+      2000ms);
+    CHECK(starts_with(answer, "HTTP/1.1 200"));
+  }
+  // The limit holds across threads.
+  tc::raw_socket seventh(srv.gw.port());
+  REQUIRE(wait_for([&] { return srv.gw.get_stats().open_connections == 7; }));
+  tc::raw_socket eighth(srv.gw.port());
+  eighth.send_all("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(eighth.read_until([](const std::string&) { return false; }, 1000ms).empty());
+  CHECK(eighth.peer_closed());
+  CHECK(srv.gw.get_stats().refused_connections == 1);
+  clients.clear();
+  CHECK(wait_for([&] { return srv.gw.get_stats().open_connections == 1; }));
+}
+
+TEST_CASE("gateway refuses service_threads outside 1-64") {
+  gateway_options o;
+  o.service_threads = 0;
+  gateway gw(o, describe);
+  std::string error;
+  CHECK_FALSE(gw.start(&error));
+  CHECK(error == "service_threads must be between 1 and 64");
+}
+
 TEST_CASE("gateway open_connections returns to zero when clients leave") {
   server srv(describe);
   {

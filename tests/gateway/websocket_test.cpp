@@ -485,7 +485,10 @@ TEST_CASE("websocket clients and HTTP share the port") {
 }
 
 TEST_CASE("websocket fans every event out to 500 clients, publishing from several threads") {
-  ws_server srv;
+  gateway_options o;
+  SUBCASE("one service thread") { o.service_threads = 1; }
+  SUBCASE("three service threads") { o.service_threads = 3; }
+  ws_server srv(o);
   constexpr int clients_n = 500;
   std::vector<std::unique_ptr<tc::ws_client>> clients;
   for (int i = 0; i < clients_n; ++i) {
@@ -512,7 +515,14 @@ TEST_CASE("websocket fans every event out to 500 clients, publishing from severa
     complete += expected == 4 * per_thread + 1 ? 1 : 0;
   }
   CHECK(complete == clients_n);
-  CHECK(srv.gw.get_stats().ws_messages_sent >= clients_n * (4 * per_thread + 2));
+  const auto stats = srv.gw.get_stats();
+  CHECK(stats.ws_messages_sent >= clients_n * (4 * per_thread + 2));
+  // Clients behind the burst got several events per send.
+  CHECK(stats.ws_event_writes < clients_n * 4 * per_thread);
+  CHECK(stats.open_per_thread.size() == o.service_threads);
+  const std::uint64_t even_share = clients_n / o.service_threads;
+  for (const auto n : stats.open_per_thread)
+    CHECK((n == even_share || n == even_share + 1));
 }
 
 TEST_CASE("websocket heartbeat: lws pings a quiet client") {

@@ -95,4 +95,13 @@ TEST_CASE("ws_messages renders the server messages as JSON") {
   CHECK(valid_topic("metrics:checkout-api"));
   CHECK_FALSE(valid_topic("metrics"));
   CHECK_FALSE(valid_topic("Health"));
+  CHECK(valid_topic(R"(metrics:api{__name__="up"})"));
+  std::string why;
+  CHECK_FALSE(valid_topic(R"(metrics:api{__name__=~"("})", &why));
+  CHECK(why.find("invalid selector") != std::string::npos);
+  std::string error;
+  CHECK_FALSE(parse_client_message(R"({"type":"subscribe","topics":["metrics:api{up"]})", &error));
+  CHECK(error.find("topic 'metrics:api{up': invalid selector") == 0);
+  CHECK_FALSE(parse_client_message(R"({"type":"subscribe","topics":["weather"]})", &error));
+  CHECK(error.find("unknown topic 'weather'") == 0);
 }
