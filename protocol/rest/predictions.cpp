@@ -9,8 +9,10 @@
 #include "forecast/eta.hpp"
 #include "forecast/forecast.hpp"
 #include "promql/error.hpp"
+#include "promql/parser.hpp"
 #include "protocol/http/uri.hpp"
 #include "protocol/rest/prom_api.hpp"
+#include "rules/group_evaluator.hpp"
 
 namespace wk::rest {
 
@@ -20,6 +22,8 @@ using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr std::int64_t max_horizon_ms = 366LL * 24 * 3600 * 1000;
 constexpr std::int64_t max_history_ms = 31LL * 24 * 3600 * 1000;
+constexpr std::size_t max_service_bytes = 256;
+constexpr std::string_view all_series_query = "{__name__=~\".+\"}";
 constexpr std::size_t max_series = 100;
 constexpr std::size_t max_points_out = 500;
 
@@ -43,16 +47,26 @@ http::http_response answer_predictions(const http::http_request& req, const prom
     return http::problem(400, "Invalid prediction request", detail);
   };
   for (const auto& [k, v] : params) {
-    if (k != "query" && k != "history" && k != "step" && k != "horizon" && k != "threshold" &&
-        k != "method")
-      return bad("unknown parameter \"" + k + "\" (known: query, history, step, horizon, threshold, method)");
+    if (k != "query" && k != "service" && k != "history" && k != "step" && k != "horizon" &&
+        k != "threshold" && k != "method")
+      return bad("unknown parameter \"" + k +
+                 "\" (known: query, service, history, step, horizon, threshold, method)");
   }
   auto get = [&](const char* k) -> const std::string* {
     auto it = params.find(k);
     return it == params.end() ? nullptr : &it->second;
   };
-  const auto* query = get("query");
-  if (!query || query->empty()) return bad("query is required, e.g. query=node_filesystem_avail_bytes");
+  const auto* service = get("service");
+  if (service && (service->empty() || service->size() > max_service_bytes))
+    return bad("service must be a service name of 1-" + std::to_string(max_service_bytes) +
+               " bytes");
+  const auto* given = get("query");
+  if (given && given->empty()) given = nullptr;
+  if (!given && !service)
+    return bad("query or service is required, e.g. query=node_filesystem_avail_bytes or "
+               "service=api");
+  // A service alone forecasts each of its series (up to the series limit).
+  const std::string query = given ? *given : std::string(all_series_query);
   auto duration = [&](const char* k, std::int64_t def, std::int64_t max, std::int64_t& out) -> std::string {
     out = def;
     if (const auto* v = get(k)) {
@@ -86,7 +100,10 @@ http::http_response answer_predictions(const http::http_request& req, const prom
 
   promql::query_result result;
   try {
-    result = engine.range_query(*query, now_ms - history, now_ms, step);
+    // With a service, every selector of the query is limited to it, as in its rule files.
+    const auto parsed = promql::parse(query);
+    const auto scoped = service ? rules::with_matcher(*parsed, "service", *service) : nullptr;
+    result = engine.range_query(scoped ? *scoped : *parsed, now_ms - history, now_ms, step);
   } catch (const promql::error& e) {
     if (e.kind() == promql::error_kind::parse) return bad(e.what());
     return http::problem(422, "Query failed", e.what());
@@ -101,7 +118,11 @@ http::http_response answer_predictions(const http::http_request& req, const prom
   writer w(sb);
   w.StartObject();
   w.Key("query");
-  str(w, *query);
+  str(w, query);
+  if (service) {
+    w.Key("service");
+    str(w, *service);
+  }
   w.Key("generated_at_ms");
   w.Int64(now_ms);
   w.Key("predictions");

@@ -3,7 +3,9 @@
 // GET /api/predictions: forecasts of the series a PromQL expression selects, with confidence
 // bands, and when each will cross a threshold ("disk full in 3.2 days").
 //
-//   query      PromQL evaluated over the history as a range query (required)
+//   query      PromQL evaluated over the history as a range query
+//   service    limits every selector of the query to this service; alone (no query), forecasts
+//              each series of the service (the first 100)
 //   history    how far back to fit (default 1h; at most the head's retention holds data)
 //   step       resolution of the history (default history / 240, at least 1 s)
 //   horizon    how far ahead (default 1h)

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <rapidjson/document.h>
 
 #include "promql/engine.hpp"
@@ -56,4 +60,37 @@ TEST_CASE("predictions: bad parameters are 400 problems with the reason") {
   auto r = ask(eng, "query=up", 1'000'000);
   CHECK(r.status == 200);
   CHECK(r.body.find(R"("predictions":[])") != std::string::npos);
+}
+
+TEST_CASE("predictions: service= limits the query to one service, or forecasts all its series") {
+  wk::tsdb::head head;
+  const std::int64_t now = 10'000'000;
+  for (const char* service : {"db", "web"}) {
+    for (const char* name : {"disk_free_bytes", "connections"}) {
+      auto ref = head.get_or_create(wk::tsdb::label_set({{"__name__", name}, {"service", service}}));
+      for (std::int64_t t = now - 3'600'000; t <= now; t += 15'000)
+        head.append(ref, t, 100.0);
+    }
+  }
+  wk::promql::engine eng(head);
+  auto services_of = [](const wk::http::http_response& r) {
+    REQUIRE(r.status == 200);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    std::vector<std::string> out;
+    for (const auto& p : d["predictions"].GetArray())
+      out.push_back(std::string(p["metric"]["service"].GetString()) + "/" +
+                    p["metric"]["__name__"].GetString());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  CHECK(services_of(ask(eng, "query=disk_free_bytes", now)) ==
+        std::vector<std::string>{"db/disk_free_bytes", "web/disk_free_bytes"});
+  CHECK(services_of(ask(eng, "query=disk_free_bytes&service=web", now)) ==
+        std::vector<std::string>{"web/disk_free_bytes"});
+  CHECK(services_of(ask(eng, "service=db", now)) ==
+        std::vector<std::string>{"db/connections", "db/disk_free_bytes"});
+  CHECK(services_of(ask(eng, "service=nobody", now)).empty());
+  CHECK(ask(eng, "service=", now).status == 400);
+  CHECK(ask(eng, "service=" + std::string(300, 'x'), now).status == 400);
 }
