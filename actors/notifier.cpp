@@ -227,9 +227,12 @@ notifier_actor make_notifier(caf::actor_system& sys, runtime_ptr rt, config_ptr 
         req.headers.push_back({std::string(notify::timestamp_header), std::to_string(ts)});
         req.headers.push_back({std::string(notify::delivery_header), e.delivery_key});
         if (const auto* r = n.find(e.receiver)) {
-          if (!r->secret.empty())
+          if (!r->secret.empty()) {
             req.headers.push_back({std::string(notify::signature_header),
-                                   notify::webhook_signature(r->secret, ts, e.body)});
+                                   notify::webhook_signature(r->secret, e.body)});
+            req.headers.push_back({std::string(notify::timestamp_signature_header),
+                                   notify::webhook_timestamp_signature(r->secret, ts, e.body)});
+          }
           for (const auto& h : r->headers) req.headers.push_back(h);
         }
       }

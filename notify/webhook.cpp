@@ -52,11 +52,7 @@ std::string webhook_payload(const notification& n, std::size_t max_alerts) {
   return j.str();
 }
 
-std::string webhook_signature(std::string_view secret, std::int64_t timestamp_s,
-                              std::string_view body) {
-  std::string message = std::to_string(timestamp_s);
-  message += '.';
-  message.append(body.data(), body.size());
+std::string webhook_signature(std::string_view secret, std::string_view message) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -68,6 +64,14 @@ std::string webhook_signature(std::string_view secret, std::int64_t timestamp_s,
     out += hex[mac[i] & 15];
   }
   return out;
+}
+
+std::string webhook_timestamp_signature(std::string_view secret, std::int64_t timestamp_s,
+                                        std::string_view body) {
+  std::string message = std::to_string(timestamp_s);
+  message += '.';
+  message.append(body.data(), body.size());
+  return webhook_signature(secret, message);
 }
 
 std::string idempotency_key(std::string_view incident_id, std::string_view transition,

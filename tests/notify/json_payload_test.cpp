@@ -280,14 +280,21 @@ TEST_CASE("webhook: unicode, quotes, control characters and broken UTF-8 stay va
   CHECK(str(d["alerts"][0]["labels"], "bad\xEF\xBF\xBD") == "v\xEF\xBF\xBD");
 }
 
-TEST_CASE("webhook: HMAC-SHA256 signature against openssl dgst") {
+TEST_CASE("webhook: HMAC-SHA256 signatures against openssl dgst") {
+  // The contract: HMAC of the raw body (RFC 4231 test case 2).
+  // printf '%s' 'what do ya want for nothing?' | openssl dgst -sha256 -hmac Jefe
+  CHECK(webhook_signature("Jefe", "what do ya want for nothing?") ==
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // printf '%s' '{"version":"4"}' | openssl dgst -sha256 -hmac s3cr3t
+  CHECK(webhook_signature("s3cr3t", R"({"version":"4"})") ==
+        "sha256=9c80cdd55918d7e48dd29c737c894f490dcb05fb36a72dc3664172eef0f54e5a");
   // printf '%s' '1700000000.what do ya want for nothing?' | openssl dgst -sha256 -hmac Jefe
-  CHECK(webhook_signature("Jefe", 1700000000, "what do ya want for nothing?") ==
+  CHECK(webhook_timestamp_signature("Jefe", 1700000000, "what do ya want for nothing?") ==
         "sha256=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e");
   // printf '%s' '1700000000.{"version":"4"}' | openssl dgst -sha256 -hmac s3cr3t
-  CHECK(webhook_signature("s3cr3t", 1700000000, R"({"version":"4"})") ==
+  CHECK(webhook_timestamp_signature("s3cr3t", 1700000000, R"({"version":"4"})") ==
         "sha256=f8f5a6838a9c2ab362672eaa3668037c0e3a9185620ecca355a931ac39f52fc4");
-  CHECK(webhook_signature("s3cr3t", 1700000001, R"({"version":"4"})") !=
-        webhook_signature("s3cr3t", 1700000000, R"({"version":"4"})"));
+  CHECK(webhook_timestamp_signature("s3cr3t", 1700000001, R"({"version":"4"})") !=
+        webhook_timestamp_signature("s3cr3t", 1700000000, R"({"version":"4"})"));
   CHECK(idempotency_key("inc-42", "triggered", 3) == "inc-42:triggered:3");
 }

@@ -10,7 +10,8 @@ Receiver paths (POST, application/json):
   /slack/<name>      Slack incoming webhook: `text` and `blocks` within Slack's limits
   /pagerduty         PagerDuty Events API v2 (trigger | acknowledge | resolve)
   /webhook/<name>    Alertmanager webhook v4 body; with --webhook-secret, a valid
-                     X-Watchkeeper-Signature = sha256=hex(HMAC(S, "<timestamp>.<body>"))
+                     X-Watchkeeper-Signature = sha256=hex(HMAC(S, body)) and
+                     X-Watchkeeper-Timestamp-Signature = sha256=hex(HMAC(S, "<timestamp>.<body>"))
 An invalid payload is answered 400 with the problems (as Slack and PagerDuty do); every request
 is recorded with its problems under "errors". Records go to memory and, one JSON object a line,
 to the --log file.
@@ -196,9 +197,12 @@ def check_webhook_body(doc, errors):
             errors.append(f"webhook: alerts[{i}].generatorURL must be a string")
 
 
-def webhook_signature(secret, timestamp, body):
-    message = timestamp.encode() + b"." + body
-    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def webhook_signature(secret, body):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_timestamp_signature(secret, timestamp, body):
+    return webhook_signature(secret, timestamp.encode() + b"." + body)
 
 
 def check_webhook_headers(headers, body, secret, errors, now_s):
@@ -208,14 +212,18 @@ def check_webhook_headers(headers, body, secret, errors, now_s):
         return
     timestamp = headers.get("x-watchkeeper-timestamp", "")
     signature = headers.get("x-watchkeeper-signature", "")
+    timestamped = headers.get("x-watchkeeper-timestamp-signature", "")
+    if not hmac.compare_digest(signature.encode(), webhook_signature(secret, body).encode()):
+        errors.append("webhook: X-Watchkeeper-Signature does not match")
     if not timestamp.isdigit() or len(timestamp) > 12:
         errors.append("webhook: X-Watchkeeper-Timestamp must be unix seconds")
         return
     if abs(int(timestamp) - now_s) > SIGNATURE_MAX_SKEW_S:
         errors.append(f"webhook: X-Watchkeeper-Timestamp {timestamp} is more than "
                       f"{SIGNATURE_MAX_SKEW_S} s from now")
-    if not hmac.compare_digest(signature.encode(), webhook_signature(secret, timestamp, body).encode()):
-        errors.append("webhook: X-Watchkeeper-Signature does not match")
+    if not hmac.compare_digest(timestamped.encode(),
+                               webhook_timestamp_signature(secret, timestamp, body).encode()):
+        errors.append("webhook: X-Watchkeeper-Timestamp-Signature does not match")
 
 
 def classify(path):
@@ -627,21 +635,30 @@ def self_test():
             body = json.dumps(_webhook_doc()).encode()
             ts = str(int(time.time()))
             good = {"X-Watchkeeper-Timestamp": ts, "X-Watchkeeper-Delivery": "1:triggered:0",
-                    "X-Watchkeeper-Signature": webhook_signature(secret, ts, body)}
+                    "X-Watchkeeper-Signature": webhook_signature(secret, body),
+                    "X-Watchkeeper-Timestamp-Signature": webhook_timestamp_signature(secret, ts, body)}
             status, _, _ = _post(base + "/webhook/hook", raw=body, headers=good)
             check(status == 200 and last()["errors"] == [], "signed webhook accepted")
-            check(webhook_signature("key", "1", b"{}") == "sha256=" + hmac.new(
-                b"key", b"1.{}", hashlib.sha256).hexdigest(), "signature is HMAC over ts.body")
+            check(webhook_signature("key", b"{}") == "sha256=" + hmac.new(
+                b"key", b"{}", hashlib.sha256).hexdigest(), "signature is HMAC over the body")
+            check(webhook_timestamp_signature("key", "1", b"{}") == "sha256=" + hmac.new(
+                b"key", b"1.{}", hashlib.sha256).hexdigest(), "timestamped signature over ts.body")
             status, _, _ = _post(base + "/webhook/hook", raw=body + b" ", headers=good)
             check(status == 400 and any("Signature" in e for e in last()["errors"]),
                   "tampered webhook body refused")
             stale = str(int(time.time()) - 3600)
             _post(base + "/webhook/hook", raw=body, headers=dict(
                 good, **{"X-Watchkeeper-Timestamp": stale,
-                         "X-Watchkeeper-Signature": webhook_signature(secret, stale, body)}))
+                         "X-Watchkeeper-Timestamp-Signature":
+                             webhook_timestamp_signature(secret, stale, body)}))
             check(any("from now" in e for e in last()["errors"]), "stale webhook timestamp refused")
             _post(base + "/webhook/hook", raw=body, headers={"X-Watchkeeper-Delivery": "1:t:0"})
             check(any("Timestamp" in e for e in last()["errors"]), "unsigned webhook refused")
+            # A receiver that knows only the documented contract checks the body signature.
+            _post(base + "/webhook/hook", raw=body, headers=dict(
+                good, **{"X-Watchkeeper-Signature": webhook_signature("other", body)}))
+            check(any("X-Watchkeeper-Signature does not match" in e for e in last()["errors"]),
+                  "body signed with another secret refused")
             doc = _webhook_doc()
             del doc["truncatedAlerts"]
             doc["version"] = 4
@@ -649,7 +666,9 @@ def self_test():
             del doc["alerts"][0]["fingerprint"]
             raw = json.dumps(doc).encode()
             _post(base + "/webhook/hook", raw=raw, headers=dict(
-                good, **{"X-Watchkeeper-Signature": webhook_signature(secret, ts, raw)}))
+                good, **{"X-Watchkeeper-Signature": webhook_signature(secret, raw),
+                         "X-Watchkeeper-Timestamp-Signature":
+                             webhook_timestamp_signature(secret, ts, raw)}))
             errs = last()["errors"]
             check(len(errs) == 4 and any("truncatedAlerts" in e for e in errs)
                   and any("version" in e for e in errs) and any("endsAt" in e for e in errs)
