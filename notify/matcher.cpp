@@ -1,6 +1,8 @@
 #include "notify/matcher.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include <regex.h>
 
@@ -64,7 +66,43 @@ std::optional<std::string> quoted(std::string_view s, std::size_t& pos) {
   return std::nullopt;
 }
 
+// Measured: glibc compiles a{1,100} in about 2 ms, a{1,1000} in 80 ms, a{1,32767} in over a
+// minute; (a{1,255}){1,255} in 1.9 s and 158 MB.
+constexpr std::int64_t max_repetition_product = 100;
+
 }  // namespace
+
+std::optional<std::string> regex_hazard(std::string_view regex) {
+  std::int64_t product = 1;
+  for (std::size_t i = 0; i < regex.size(); ++i) {
+    if (regex[i] == '\\' && i + 1 < regex.size() && regex[i + 1] >= '1' && regex[i + 1] <= '9')
+      return std::string("back-references (\\1 ... \\9) are not allowed");
+    if (regex[i] != '{')
+      continue;
+    // {m}, {m,} or {m,n}; a brace not followed by a bound is a literal to regcomp.
+    std::size_t j = i + 1;
+    std::int64_t bound = 0;
+    bool digits = false;
+    while (j < regex.size() && ((regex[j] >= '0' && regex[j] <= '9') || regex[j] == ',')) {
+      if (regex[j] != ',') {
+        std::int64_t n = 0;
+        while (j < regex.size() && regex[j] >= '0' && regex[j] <= '9' && n <= 1000000)
+          n = n * 10 + (regex[j++] - '0');
+        bound = std::max(bound, n);
+        digits = true;
+      } else {
+        ++j;
+      }
+    }
+    if (!digits || j >= regex.size() || regex[j] != '}')
+      continue;
+    product *= std::max<std::int64_t>(bound, 1);
+    if (product > max_repetition_product)
+      return "repetition counts multiply to more than " +
+             std::to_string(max_repetition_product) + "; use * or + instead";
+  }
+  return std::nullopt;
+}
 
 std::optional<matcher> matcher::make(std::string name, match_op op, std::string value,
                                      std::string* error) {
@@ -81,6 +119,11 @@ std::optional<matcher> matcher::make(std::string name, match_op op, std::string 
     if (m.value_.find('\0') != std::string::npos) {
       if (error)
         *error = "regex for " + m.name_ + " contains a NUL byte";
+      return std::nullopt;
+    }
+    if (auto hazard = regex_hazard(m.value_)) {
+      if (error)
+        *error = "regex for " + m.name_ + ": " + *hazard;
       return std::nullopt;
     }
     auto c = std::make_shared<compiled>();

@@ -44,6 +44,12 @@ class matcher {
 // message and appends nothing.
 std::optional<std::string> parse_matchers(std::string_view text, std::vector<matcher>& out);
 
+// A reason to refuse a regex before regcomp sees it: glibc's regcomp takes minutes and
+// gigabytes on nested counted repetitions, and back-references make matching exponential, so
+// repetition bounds that multiply past 100 and a backslash before a digit are refused.
+// matcher::make applies it to every regex matcher (routes, inhibitions, silences).
+std::optional<std::string> regex_hazard(std::string_view regex);
+
 // Go's %q of s: double quotes, with \\, \", \n, \r, \t and \xNN for other control bytes.
 std::string go_quote(std::string_view s);
 

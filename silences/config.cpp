@@ -62,9 +62,7 @@ class parser : public oncall::yaml_reader {
       auto s = text(item, at, false);
       if (!s)
         return;
-      if (auto hazard = matcher_hazard(*s))
-        error(item, at, *hazard);
-      else if (auto why = notify::parse_matchers(*s, out))
+      if (auto why = notify::parse_matchers(*s, out))
         error(item, at, *why);
     });
     return error_count() == before;

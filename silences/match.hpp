@@ -29,10 +29,4 @@ std::vector<std::string> silenced_by(const std::vector<silence>& all,
                                      const std::map<std::string, std::string>& labels,
                                      std::int64_t now_ms);
 
-// A reason to refuse one entry of a `matchers:` list before it is compiled: glibc's regcomp
-// takes minutes and gigabytes on nested counted repetitions and back-references make matching
-// exponential, so an entry with a regex operator whose repetition bounds multiply past 100, or
-// with a backslash before a digit, is refused. Errs on the safe side (it reads the raw text).
-std::optional<std::string> matcher_hazard(std::string_view raw);
-
 }  // namespace wk::silences

@@ -123,10 +123,6 @@ std::optional<silence_request> parse_request(std::string_view body, std::int64_t
           return std::nullopt;
         }
         std::string_view raw(v[i].GetString(), v[i].GetStringLength());
-        if (auto hazard = silences::matcher_hazard(raw)) {
-          why = at + ": " + *hazard;
-          return std::nullopt;
-        }
         if (auto error = notify::parse_matchers(raw, req.matchers)) {
           why = at + ": " + *error;
           return std::nullopt;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <yaml-cpp/yaml.h>
 
 #include "notify/route_tree.hpp"
@@ -156,6 +158,28 @@ TEST_CASE("route: regex matching on a hostile label value does not crash") {
   CHECK(m[0].matches(value + "b"));
   std::string with_nul("a\0b", 3);
   CHECK(m[0].matches(with_nul) == false);
+}
+
+TEST_CASE("route: regexes that would stall regcomp are refused before compiling") {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<matcher> m;
+  const auto nested = parse_matchers(R"(host=~"((x{1,255}){1,255}){1,255}")", m);
+  REQUIRE(nested);
+  CHECK(nested->find("regex for host: repetition counts multiply to more than 100; use * or + "
+                     "instead") == 0);
+  CHECK(parse_matchers(R"(x=~"(a*)*\\1")", m).value_or("").find("back-references") !=
+        std::string::npos);
+  std::string error;
+  CHECK_FALSE(matcher::make("x", match_op::not_regex, "a{50000}", &error));
+  CHECK(error.find("repetition counts") != std::string::npos);
+  // Legacy match_re goes through the same gate.
+  std::vector<std::string> errors;
+  parse_route(YAML::Load("receiver: r\nroutes:\n  - receiver: r\n    match_re: {host: 'a{1,99}b{1,99}'}\n"),
+              errors, "inline.yml");
+  CHECK(errors.size() == 1);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(200));
+  CHECK(m.empty());
+  CHECK_FALSE(parse_matchers(R"(host=~"x{2,5}(ab){1,10}")", m));  // small counts stay allowed
 }
 
 TEST_CASE("route: configuration errors name file, line and key") {

@@ -133,7 +133,7 @@ TEST_CASE("config: every problem is reported with file, line, column and path") 
   CHECK(error_with(errors, "maintenance_windows[7].name: missing") != "");
   CHECK(error_with(errors, "maintenance_windows[7].start: missing") != "");
   CHECK(error_with(errors, "maintenance_windows[7].duration: missing") != "");
-  CHECK(error_with(errors, "maintenance_windows[8].matchers[0]: regex repetition counts multiply to more than 100") != "");
+  CHECK(error_with(errors, "maintenance_windows[8].matchers[0]: regex for host: repetition counts multiply to more than 100") != "");
   CHECK(errors.size() == 24);
 }
 

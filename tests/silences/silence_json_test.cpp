@@ -149,13 +149,16 @@ TEST_CASE("silence_json: limits on comment, matchers, body and nesting") {
 TEST_CASE("silence_json: regexes that would stall regcomp or regexec are refused before compiling") {
   auto t0 = std::chrono::steady_clock::now();
   CHECK(refused(R"({"matchers":["a=~\"((x{1,255}){1,255}){1,255}\""],"ends_at":1767398400000})") ==
-        "matchers[0]: regex repetition counts multiply to more than 100; use * or + instead");
+        "matchers[0]: regex for a: repetition counts multiply to more than 100; use * or + "
+        "instead in \"a=~\"((x{1,255}){1,255}){1,255}\"\"");
   CHECK(refused(R"({"matchers":["a=\"b\"","a=~\"x{32767}\""],"ends_at":1767398400000})") ==
-        "matchers[1]: regex repetition counts multiply to more than 100; use * or + instead");
+        "matchers[1]: regex for a: repetition counts multiply to more than 100; use * or + "
+        "instead in \"a=~\"x{32767}\"\"");
   CHECK(refused(R"({"matchers":["a=~\"x{99999999999999999999,}\""],"ends_at":1767398400000})")
-            .find("matchers[0]: regex repetition") == 0);
+            .find("matchers[0]: regex for a: repetition") == 0);
   CHECK(refused(R"({"matchers":["a=~\"(x*)*\\\\1\""],"ends_at":1767398400000})") ==
-        "matchers[0]: back-references (\\1 ... \\9) are not allowed");
+        "matchers[0]: regex for a: back-references (\\1 ... \\9) are not allowed in "
+        "\"a=~\"(x*)*\\\\1\"\"");
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(200));
   // Small counts, braced lists and equality entries with braces stay allowed.
   CHECK(parse_silence_request(R"({"matchers":["{a=~\"x{2,5}(ab){1,10}\", c=\"d\"}","b=\"{1000}\""],"ends_at":1767398400000})",
