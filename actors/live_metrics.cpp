@@ -20,6 +20,8 @@ void publish_live_metrics(runtime& rt, const std::string& service, std::int64_t 
       tsdb::matcher("service", tsdb::match_op::equal, service)};
     matchers.insert(matchers.end(), parsed->matchers.begin(), parsed->matchers.end());
     const auto series = rt.head->select(matchers, t_ms, t_ms);
+    if (series.empty())
+      continue;  // a health check's samples are not what this selector watches
     publish_event(rt, topic, "samples", rest::samples_event_json(service, t_ms, series), t_ms);
   }
 }

@@ -1,6 +1,7 @@
 #pragma once
 
-// Live charts: the samples one scrape or push of a service wrote go to the WebSocket streams
+// Live charts: the samples one scrape, push or health check of a service wrote (all at one
+// timestamp) go to the WebSocket streams
 // someone watches — metrics:<service> gets them all, each metrics:<service>{selector} the
 // series its selector matches. Nothing is selected or serialized for streams nobody watches.
 

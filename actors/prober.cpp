@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/live_metrics.hpp"
 #include "telemetry/logging.hpp"
 #include "watch/check_evaluation.hpp"
 #include "watch/health_machine.hpp"
@@ -101,6 +102,7 @@ caf::behavior prober(caf::event_based_actor* self, runtime_ptr rt, prober_settin
     watch::probe_result sample{verdict.ok, obs.latency_seconds, std::nullopt, verdict.tls_days_left};
     if (!is_tcp && obs.transport_ok) sample.http_status = obs.status;
     st->series.record(*rt->head, now, sample);
+    publish_live_metrics(*rt, settings.service, now);
     st->last_reason = verdict.reason;
     st->last_latency_ms = obs.latency_seconds * 1000.0;
     rt->metrics->health_checks.with({settings.service, spec.name, verdict.ok ? "pass" : "fail"})

@@ -79,6 +79,17 @@ try {
       throw new Error(`service '${config.service}' never showed up (card state: ${state})`);
     });
   step(`service '${config.service}' is up`);
+  // The chart's plain selector is narrowed on the server: its own metrics topic, live points.
+  await page.waitForSelector('#query-status[data-live-samples]', { timeout: 10000 })
+    .catch(async () => {
+      throw new Error(`no live samples reached the chart (topic '${
+        await page.getAttribute('#query-status', 'data-topic')}')`);
+    });
+  const topic = await page.getAttribute('#query-status', 'data-topic');
+  // The page selects the first service by name; its default query is probe_duration_seconds.
+  if (!/^metrics:([^{]+)\{__name__="probe_duration_seconds",service="\1"\}$/.test(topic))
+    throw new Error(`the chart subscribed to '${topic}', not a selector topic`);
+  step(`chart streams '${topic}'`);
   await page.waitForSelector(`[data-node="${config.service}"]`, { timeout: 5000 });
   await screenshot('dashboard-up.png');
 

@@ -22,6 +22,7 @@ const SPARK_SECONDS = 15 * 60;
 const SPARK_CONCURRENCY = 4;
 const SPARK_MAX_SERVICES = 100;
 const REQUERY_INTERVAL_MS = 5000;
+const MAX_TOPIC_BYTES = 256;  // the server's limit on a topic name
 // Without the WebSocket the page still refreshes, slowly, over REST.
 const OFFLINE_POLL_MS = 15000;
 
@@ -37,6 +38,7 @@ const state = {
   incidentsStatus: { unavailable: false, error: '' },
   anomalies: [],
   selected: '',
+  metricsTopic: null,  // the chart's live stream: metrics:<selected>, or narrowed by a selector
   generation: 0,
   fetching: false,
   buffered: [],
@@ -252,7 +254,7 @@ function applyEvent(event) {
       render('anomalies');
       return;
     case 'samples':
-      if (topic === `metrics:${state.selected}`) applySamples(data);
+      if (topic === state.metricsTopic) applySamples(data);
       return;
     default:
       break;
@@ -339,11 +341,31 @@ function selectService(name) {
   state.selected = name;
   $('query-service').value = name;
   servicesView.select(name);
-  live.setTopics([...BASE_TOPICS, `metrics:${name}`]);
   runQuery();
 }
 
+// The chart's live stream. A plain selector is narrowed by the server (metrics:<service>{...}),
+// so the page receives only the series it draws; anything else takes the service's whole stream
+// and re-queries.
+function metricsTopic(service, query) {
+  const whole = `metrics:${service}`;
+  const selector = parseSelector(query);
+  if (!selector) return whole;
+  const matchers = [...(selector.name ? [['__name__', selector.name]] : []), ...selector.matchers];
+  if (!matchers.some(([, value]) => value !== '')) return whole;  // the server refuses these
+  const topic = `${whole}{${matchers.map(([k, v]) => `${k}=${promString(v)}`).join(',')}}`;
+  return new TextEncoder().encode(topic).length <= MAX_TOPIC_BYTES ? topic : whole;
+}
+
+function liveTopics() {
+  state.metricsTopic = state.selected
+    ? metricsTopic(state.selected, $('query-input').value.trim()) : null;
+  $('query-status').dataset.topic = state.metricsTopic || '';
+  return [...BASE_TOPICS, ...(state.metricsTopic ? [state.metricsTopic] : [])];
+}
+
 async function runQuery() {
+  live.setTopics(liveTopics());
   const query = $('query-input').value.trim();
   const seconds = Number($('query-range').value) || 900;
   const status = $('query-status');
@@ -364,7 +386,10 @@ async function runQuery() {
       // Services without probe timings (no health checks yet) still have their scrape's `up`.
       const fallback = fallbackQuery(state.selected);
       result = await queryRange(fallback, { token: state.token, seconds, points: 300 });
-      if (result.length && run === state.queryRun) $('query-input').value = fallback;
+      if (result.length && run === state.queryRun) {
+        $('query-input').value = fallback;
+        live.setTopics(liveTopics());
+      }
     }
     if (run !== state.queryRun) return;  // a newer query owns the chart
     const dropped = chart.load(result, seconds * 1000);
@@ -388,7 +413,11 @@ function applySamples(data) {
   if (selector) {
     const samples = series.filter((s) => s && s.labels && matchesSelector(selector, s.labels))
       .map((s) => ({ metric: s.labels, value: Number(s.value) }));
-    if (samples.length) batch.request('chartAppend', () => chart.append(Number(data.t_ms), samples));
+    if (samples.length) {
+      batch.request('chartAppend', () => chart.append(Number(data.t_ms), samples));
+      const status = $('query-status');
+      status.dataset.liveSamples = String(Number(status.dataset.liveSamples || 0) + samples.length);
+    }
     return;
   }
   if (state.requeryTimer) return;
@@ -447,7 +476,7 @@ const live = new LiveConnection({
 
 function start() {
   live.lastSeq = null;
-  live.setTopics([...BASE_TOPICS, ...(state.selected ? [`metrics:${state.selected}`] : [])]);
+  live.setTopics(liveTopics());
   live.start(state.token);
   fetchAll();
 }
