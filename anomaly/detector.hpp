@@ -4,7 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-// Online anomaly detector: one parameter set for every series, O(1) time and memory per sample.
+// Online anomaly detector: one parameter set for every series, O(1) time and memory per sample;
+// learns daily and weekly seasonality from the sample timestamps (UTC).
 namespace wk::anomaly {
 
 struct detector_options {
@@ -33,6 +34,10 @@ class detector {
  public:
   // Time-of-day slots of the daily seasonal model (fixed: constant memory per series).
   static constexpr std::size_t season_slots = 48;
+  // Day-of-week x half-hour slots of the weekly seasonal model, and the number of weeks a
+  // slot must have seen before that model may explain a sample.
+  static constexpr std::size_t week_slots = 7 * season_slots;
+  static constexpr std::uint8_t week_trust_passes = 2;
 
   // Throws std::invalid_argument when an option is out of range.
   explicit detector(detector_options options = {});
@@ -45,7 +50,7 @@ class detector {
   std::size_t samples_seen() const { return n_; }
 
  private:
-  double surprise(std::int64_t t_ms, double x, bool gap);
+  double surprise(std::int64_t t_ms, double x, bool gap, std::size_t wslot, bool new_pass);
   double relative_score(double s);
   void reset_models();
 
@@ -59,9 +64,11 @@ class detector {
   // Counter detection: a series that never decreased during warm-up is modelled by its rate.
   bool counter_ = false;
   bool decreased_ = false;
+  // Weekly slot of the newest timestamp seen (a new pass starts when time leaves it).
+  std::uint16_t newest_week_slot_ = 0;
   double first_v_ = 0.0;
   // Plain level model and Holt-Winters-style level + time-of-day offsets; the one with the
-  // smaller recent error explains the sample.
+  // smaller recent error explains the sample (the weekly model below competes in its turn).
   double mean_ = 0.0;
   double trend_ = 0.0;
   double hw_level_ = 0.0;
@@ -69,6 +76,16 @@ class detector {
   double err_season_ = 0.0;
   std::array<double, season_slots> season_{};
   std::array<std::uint32_t, season_slots> season_visits_{};
+  // Weekly model: its own level and day-of-week x time-of-day offsets (NaN: never seen).
+  // Offsets are floats (half the memory; a weekly swing needs no more precision), and a slot
+  // counts the weeks (passes) it has seen rather than samples, so irregular intervals and gaps
+  // do not fool it. The daily and weekly models take turns by their errors over about a week.
+  double week_level_ = 0.0;
+  double err_week_ = 0.0;
+  double long_season_ = 0.0;
+  double long_week_ = 0.0;
+  std::array<float, week_slots> week_{};
+  std::array<std::uint8_t, week_slots> week_passes_{};
   double record_ = 0.0;
 };
 

@@ -217,7 +217,9 @@ TEST_CASE("NAB dev corpus: the detector keeps its score") {
     files.push_back(std::move(f));
   }
   // Scores reached by the committed parameters, minus a small margin.
-  CHECK(nab_optimise(files, profile("standard")).normalised >= 68.5);
-  CHECK(nab_optimise(files, profile("reward_low_FP_rate")).normalised >= 58.0);
-  CHECK(nab_optimise(files, profile("reward_low_FN_rate")).normalised >= 73.5);
+  // (69.89 / 59.62 / 75.02, as before the weekly model: it changes scores in 8 of the 24
+  // files, the longest, but not which samples cross the optimised threshold.)
+  CHECK(nab_optimise(files, profile("standard")).normalised >= 69.5);
+  CHECK(nab_optimise(files, profile("reward_low_FP_rate")).normalised >= 59.2);
+  CHECK(nab_optimise(files, profile("reward_low_FN_rate")).normalised >= 74.6);
 }
