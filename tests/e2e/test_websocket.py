@@ -50,9 +50,14 @@ def test_live_events_resume_and_refusals():
             assert err["type"] == "error" and err["code"] == "bad_message", err
             ws.send_json({"type": "subscribe", "topics": ["health", "services", "alerts", "metrics:web"]})
             sub = ws.recv_until(lambda m: m["type"] == "subscribed", 5)
-            samples = ws.recv_until(lambda m: m.get("topic") == "metrics:web", 5)
+            # Scrapes and health checks both feed the stream; a scrape's event carries `up`.
+            samples = ws.recv_until(lambda m: m.get("topic") == "metrics:web" and "up" in
+                                    {s["labels"]["__name__"] for s in m["data"]["series"]}, 5)
             names = {s["labels"]["__name__"] for s in samples["data"]["series"]}
-            assert "up" in names and len(names) > 2, names
+            assert len(names) > 2, names
+            probe = ws.recv_until(lambda m: m.get("topic") == "metrics:web" and "probe_success" in
+                                  {s["labels"]["__name__"] for s in m["data"]["series"]}, 5)
+            assert all(s["labels"]["service"] == "web" for s in probe["data"]["series"]), probe
 
             # A selector inside the topic: only the series it matches, on a stream of its own.
             selected = 'metrics:web{__name__=~"up|scrape_duration_seconds"}'
