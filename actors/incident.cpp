@@ -49,6 +49,8 @@ struct incident_state {
   // per group_interval after the last notification.
   bool alerts_changed = false;
   std::int64_t last_notified_ms = 0;
+  // The manager has stopped sending this resolved incident anything: quit once idle.
+  bool retired = false;
 };
 
 const oncall::escalation_policy* find_policy(const incident_context& ctx, const std::string& name) {
@@ -276,6 +278,10 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
             } else if (done.opened || committed.reopen_count > 0) {
               self->send(manager, open_atom_v, committed.id, committed.group_key);
             }
+          }
+          if (st->retired && st->queue.empty()) {
+            self->quit();
+            return;
           }
           (*pump_ptr)();
         },
@@ -520,11 +526,19 @@ caf::behavior incident_actor(caf::event_based_actor* self, runtime_ptr rt, incid
       st->ctx = ctx;
       (*schedule_ptr)();
     },
+    [=](retired_atom) {
+      st->retired = true;
+      if (st->queue.empty() && !st->commit_in_flight)
+        self->quit();
+    },
     [=](escalate_atom) { escalate(); },
     [=](record_atom) { (*pump_ptr)(); },
     [=](shutdown_atom) {
+      // Resolved and idle: ask the manager to stop routing commands here, and quit on its
+      // answer. Quitting now would drop a command it forwarded in the meantime, and leave
+      // that REST request unanswered.
       if (st->i.state == incidents::status::resolved && st->queue.empty()) {
-        self->quit();
+        self->send(manager, retired_atom_v, st->i.id);
       } else if (st->queue.empty()) {
         self->send(manager, open_atom_v, st->i.id, st->i.group_key);
       }

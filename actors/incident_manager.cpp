@@ -122,6 +122,10 @@ incident_manager_actor make_incident_manager(caf::actor_system& sys, runtime_ptr
       if (it == st->id_of.end()) return;
       const auto id = it->second;
       st->id_of.erase(it);
+      // A retired actor may already have a successor for the same incident.
+      if (auto live = st->by_id.find(id);
+          live != st->by_id.end() && live->second.address() != msg.source)
+        return;
       st->by_id.erase(id);
       st->service_of.erase(id);
       for (auto g = st->by_group.begin(); g != st->by_group.end();) {
@@ -390,6 +394,16 @@ incident_manager_actor make_incident_manager(caf::actor_system& sys, runtime_ptr
         if (auto it = st->by_id.find(id); it != st->by_id.end())
           self->send(it->second, shutdown_atom_v);
         for (const auto& o : orphans) (*handle)(o.event, true);
+      },
+      [=](retired_atom, std::int64_t id) {
+        // Commands from now on load the incident afresh; those already forwarded are in the
+        // retiring actor's mailbox ahead of this answer, so it answers them before it quits.
+        const auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!sender) return;
+        if (const auto it = st->by_id.find(id);
+            it != st->by_id.end() && it->second.address() == sender.address())
+          st->by_id.erase(it);
+        self->send(sender, retired_atom_v);
       },
       [=](open_atom, std::int64_t id, const std::string& group) {
         st->by_group.emplace(group, id);

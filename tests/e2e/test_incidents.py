@@ -5,6 +5,7 @@ window, and dependency suppression."""
 
 import json
 import re
+import threading
 import time
 
 from harness import Database, TargetServer, Watchkeeper, Workdir, run_tests, wait_for, write_rules
@@ -147,6 +148,30 @@ def test_rest_lifecycle_and_errors():
                 assert word in actions, (word, actions)
             page = api.ok("GET", "/api/audit?limit=2&offset=1", role="admin")
             assert len(page["entries"]) == 2 and page["total"] == audit["total"], page
+
+            # Commands racing a resolve are all answered: the incident's actor retires after
+            # the resolve, and a command the manager forwarded meanwhile used to be dropped
+            # with it, leaving the request hanging (seen once in a clean-clone run).
+            race_path = f"/api/incidents/{third['id']}"
+            outcomes = []
+
+            def hammer():
+                for n in range(6):
+                    for what, doc in (("/resolve", {}), ("/notes", {"text": f"race {n}"})):
+                        try:
+                            outcomes.append(api.call("POST", race_path + what, doc).status)
+                        except Exception as e:  # a timeout is the failure this looks for
+                            outcomes.append(repr(e))
+
+            workers = [threading.Thread(target=hammer) for _ in range(6)]
+            for w in workers:
+                w.start()
+            resolved = api.ok("POST", race_path + "/resolve", {"note": "racing"})
+            assert resolved["status"] == "resolved", resolved
+            for w in workers:
+                w.join()
+            assert len(outcomes) == 72 and all(o in (200, 409) for o in outcomes), outcomes
+            assert api.incident(third["id"])["status"] == "resolved"
         finally:
             rig.close()
 
