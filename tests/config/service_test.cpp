@@ -107,7 +107,7 @@ TEST_CASE("check_dependencies finds unknown services and cycles among live servi
   auto live = live_config({{"db", {}}, {"cache", {"db"}}, {"web", {"api"}}, {"api", {"cache"}}});
   CHECK(wk::config::check_dependencies(live.services).empty());
 
-  live.services.push_back(service_spec{"worker", {}, {"dbx"}, std::nullopt, {}, {}});
+  live.services.push_back(service_spec{"worker", {}, {"dbx"}, std::nullopt, {}, {}, {}});
   auto problems = wk::config::check_dependencies(live.services);
   REQUIRE(problems.size() == 1);
   CHECK(problems[0] == "service \"worker\" depends on unknown service \"dbx\"");
