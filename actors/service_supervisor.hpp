@@ -54,7 +54,7 @@ struct child_context {
   anomaly_store_actor anomalies;
   bool anomaly_enabled = false;
   std::vector<std::string> anomaly_series;
-  double anomaly_threshold = 0.9;
+  double anomaly_threshold = 0.8;  // config::anomaly_spec's default
   std::size_t anomaly_max_series = 500;
   bool jitter = true;
   rules_holder rules;  // the service's rule groups; an alerter child when not empty

@@ -62,11 +62,16 @@ detector::detector(detector_options options) : opt_(options) {
                   unit(opt_.season_level_alpha) && unit(opt_.season_gamma) &&
                   unit(opt_.scale_alpha) && unit(opt_.record_decay) &&
                   opt_.record_margin >= 1.0 && opt_.record_margin < 1e6 &&
-                  opt_.surprise_scale > 0.0 && opt_.surprise_scale < 1e6;
+                  opt_.surprise_scale > 0.0 && opt_.surprise_scale < 1e6 &&
+                  opt_.recurrence_surprise > 0.0 && opt_.recurrence_surprise < 1e6 &&
+                  opt_.recurrence_ratio >= 1.0 && opt_.recurrence_ratio < 1e6 &&
+                  opt_.recurrence_window >= 0.0 && opt_.recurrence_window < 1e9 &&
+                  unit(opt_.recurrence_alpha);
   if (!ok) {
     throw std::invalid_argument(
         "detector_options: alphas, gamma and record_decay must lie in (0, 1], trend_beta in "
-        "[0, 1], record_margin in [1, 1e6), surprise_scale in (0, 1e6)");
+        "[0, 1], record_margin and recurrence_ratio in [1, 1e6), surprise_scale and "
+        "recurrence_surprise in (0, 1e6), recurrence_window in [0, 1e9)");
   }
   week_.fill(std::numeric_limits<float>::quiet_NaN());
 }
@@ -88,6 +93,8 @@ void detector::reset_models() {
   week_.fill(std::numeric_limits<float>::quiet_NaN());
   week_passes_.fill(0);
   record_ = 0.0;
+  event_rate_ = 0.0;
+  last_event_ = 0.0;
 }
 
 double detector::update(std::int64_t t_ms, double v) {
@@ -275,10 +282,17 @@ double detector::relative_score(double s) {
   const double scaled = s / opt_.surprise_scale;
   // Fourth power: sharp gate, so ordinary noise records stay low and real outliers pass.
   const double gate = 1.0 - std::exp(-(scaled * scaled) * (scaled * scaled));
-  const double score = ratio * gate;
+  // A surprise the series keeps producing (regular spikes) beats the decaying record each time
+  // it comes back; how often such surprises happen tells it apart from news.
+  const bool recurring = last_event_ > 0.0 && s <= opt_.recurrence_ratio * last_event_;
+  const double discount = recurring ? std::exp(-event_rate_ * opt_.recurrence_window) : 1.0;
+  const double score = ratio * gate * discount;
   // Young models have unsettled errors: they may not set a record.
   if (model_n_ > opt_.warmup_samples / 3) {
     record_ = s > record_ ? s * opt_.record_margin : record_ * opt_.record_decay;
+    const bool event = s >= opt_.recurrence_surprise;
+    event_rate_ += opt_.recurrence_alpha * ((event ? 1.0 : 0.0) - event_rate_);
+    if (event) last_event_ = s;
   }
   return score;
 }

@@ -28,6 +28,14 @@ struct detector_options {
   // Absolute component: surprise (residual / mean absolute residual) at which the score
   // reaches 1 - 1/e; keeps records on clean, quiet series from alarming.
   double surprise_scale = 6.0;
+  // Recurrence: a surprise of at least `recurrence_surprise` is an event. A surprise no bigger
+  // than `recurrence_ratio` times the last event is old news on a series that has such events
+  // often: its score is multiplied by exp(-events expected within `recurrence_window` samples),
+  // the event rate being an average over about 1 / `recurrence_alpha` samples.
+  double recurrence_surprise = 24.0;
+  double recurrence_ratio = 2.0;
+  double recurrence_window = 50.0;
+  double recurrence_alpha = 0.002;
 };
 
 class detector {
@@ -87,6 +95,9 @@ class detector {
   std::array<float, week_slots> week_{};
   std::array<std::uint8_t, week_slots> week_passes_{};
   double record_ = 0.0;
+  // Events (surprises >= recurrence_surprise) per sample, and the surprise of the last one.
+  double event_rate_ = 0.0;
+  double last_event_ = 0.0;
 };
 
 }  // namespace wk::anomaly

@@ -145,7 +145,7 @@ TEST_CASE("config/examples/full.yaml sets every key") {
   CHECK(c.rules.service_files == std::vector<std::string>{"rules/every-service/*.yml"});
   CHECK(c.rules.evaluation_interval == 10s);
   CHECK(c.rules.external_labels.at("cluster") == "eu-1");
-  CHECK(c.anomaly.threshold == doctest::Approx(0.95));
+  CHECK(c.anomaly.threshold == doctest::Approx(0.75));
   CHECK(c.anomaly.series == std::vector<std::string>{"probe_duration_seconds", "up"});
   CHECK(c.anomaly.max_series_per_service == 200);
   REQUIRE(c.services.size() == 2);
