@@ -1,4 +1,5 @@
 #include "protocol/rest/alert_json.hpp"
+#include "protocol/rest/json_string.hpp"
 
 #include <cmath>
 
@@ -11,17 +12,13 @@ namespace {
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void str(writer& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
 void key(writer& w, const char* k) { w.Key(k); }
 
 void string_map(writer& w, const std::map<std::string, std::string>& m) {
   w.StartObject();
   for (const auto& [k, v] : m) {
     w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-    str(w, v);
+    write_string(w, v);
   }
   w.EndObject();
 }
@@ -29,13 +26,13 @@ void string_map(writer& w, const std::map<std::string, std::string>& m) {
 void write_alert(writer& w, const alert_entry& a) {
   w.StartObject();
   key(w, "alertname");
-  str(w, a.alertname);
+  write_string(w, a.alertname);
   key(w, "service");
-  str(w, a.service);
+  write_string(w, a.service);
   key(w, "state");
-  str(w, a.state);
+  write_string(w, a.state);
   key(w, "group");
-  str(w, a.rule_group);
+  write_string(w, a.rule_group);
   key(w, "labels");
   string_map(w, a.labels);
   key(w, "annotations");
@@ -53,7 +50,7 @@ void write_alert(writer& w, const alert_entry& a) {
   key(w, "resolved_at_ms");
   w.Int64(a.resolved_at_ms);
   key(w, "fingerprint");
-  str(w, a.fingerprint);
+  write_string(w, a.fingerprint);
   w.EndObject();
 }
 

@@ -1,4 +1,5 @@
 #include "protocol/rest/anomaly_json.hpp"
+#include "protocol/rest/json_string.hpp"
 
 #include <cmath>
 
@@ -11,10 +12,6 @@ namespace {
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void str(writer& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
 void number(writer& w, double v) {
   if (std::isfinite(v))
     w.Double(v);
@@ -25,14 +22,14 @@ void number(writer& w, double v) {
 void write(writer& w, const anomaly_entry& a) {
   w.StartObject();
   w.Key("service");
-  str(w, a.service);
+  write_string(w, a.service);
   w.Key("metric");
-  str(w, a.metric);
+  write_string(w, a.metric);
   w.Key("labels");
   w.StartObject();
   for (const auto& [k, v] : a.labels) {
     w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-    str(w, v);
+    write_string(w, v);
   }
   w.EndObject();
   w.Key("value");

@@ -11,26 +11,13 @@
 
 #include "oncall/config.hpp"
 #include "protocol/http/http_types.hpp"
+#include "protocol/rest/json_string.hpp"
 
 namespace wk::rest {
 
 namespace {
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// RapidJSON's Writer copies bytes >= 0x80 unchecked, so anything that is not plain ASCII goes
-// through http::json_escape, which replaces invalid UTF-8 with U+FFFD. Also used for keys: the
-// Writer treats a string in key position the same way.
-void str(writer& w, std::string_view s) {
-  const bool ascii =
-      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    return;
-  }
-  const std::string quoted = "\"" + http::json_escape(s) + "\"";
-  w.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
-}
 
 void zero_as_null(writer& w, std::int64_t value) {
   if (value == 0)
@@ -42,8 +29,8 @@ void zero_as_null(writer& w, std::int64_t value) {
 void string_map(writer& w, const std::map<std::string, std::string>& m) {
   w.StartObject();
   for (const auto& [k, v] : m) {
-    str(w, k);
-    str(w, v);
+    write_string(w, k);
+    write_string(w, v);
   }
   w.EndObject();
 }
@@ -51,18 +38,18 @@ void string_map(writer& w, const std::map<std::string, std::string>& m) {
 void string_list(writer& w, const std::vector<std::string>& v) {
   w.StartArray();
   for (const auto& s : v)
-    str(w, s);
+    write_string(w, s);
   w.EndArray();
 }
 
 void write_alert(writer& w, const incidents::incident_alert& a) {
   w.StartObject();
   w.Key("fingerprint");
-  str(w, a.fingerprint);
+  write_string(w, a.fingerprint);
   w.Key("alertname");
-  str(w, a.alertname);
+  write_string(w, a.alertname);
   w.Key("service");
-  str(w, a.service);
+  write_string(w, a.service);
   w.Key("labels");
   string_map(w, a.labels);
   w.Key("annotations");
@@ -89,16 +76,16 @@ void write_incident_members(writer& w, const incidents::incident& i) {
   w.Key("id");
   w.Int64(i.id);
   w.Key("title");
-  str(w, i.title);
+  write_string(w, i.title);
   w.Key("service");
-  str(w, i.service);
+  write_string(w, i.service);
   w.Key("severity");
-  str(w, i.severity);
+  write_string(w, i.severity);
   w.Key("status");
   const auto status = incidents::to_string(i.state);
   w.String(status.data(), static_cast<rapidjson::SizeType>(status.size()));
   w.Key("group_key");
-  str(w, i.group_key);
+  write_string(w, i.group_key);
   w.Key("group_labels");
   string_map(w, i.group_labels);
   w.Key("opened_at_ms");
@@ -108,17 +95,17 @@ void write_incident_members(writer& w, const incidents::incident& i) {
   w.Key("acknowledged_at_ms");
   zero_as_null(w, i.acknowledged_at_ms);
   w.Key("acknowledged_by");
-  str(w, i.acknowledged_by);
+  write_string(w, i.acknowledged_by);
   w.Key("resolved_at_ms");
   zero_as_null(w, i.resolved_at_ms);
   w.Key("resolved_by");
-  str(w, i.resolved_by);
+  write_string(w, i.resolved_by);
   w.Key("assignee");
-  str(w, i.assignee);
+  write_string(w, i.assignee);
   w.Key("created_by");
-  str(w, i.created_by);
+  write_string(w, i.created_by);
   w.Key("escalation_policy");
-  str(w, i.escalation_policy);
+  write_string(w, i.escalation_policy);
   w.Key("escalated");
   w.StartArray();
   for (const auto& [level, repetition] : i.escalated) {
@@ -156,11 +143,11 @@ void write_timeline(writer& w, const std::vector<incidents::timeline_entry>& t) 
     w.Key("at_ms");
     w.Int64(e.at_ms);
     w.Key("kind");
-    str(w, e.kind);
+    write_string(w, e.kind);
     w.Key("actor");
-    str(w, e.actor);
+    write_string(w, e.actor);
     w.Key("text");
-    str(w, e.text);
+    write_string(w, e.text);
     w.Key("detail");
     string_map(w, e.detail);
     w.EndObject();
@@ -171,19 +158,19 @@ void write_timeline(writer& w, const std::vector<incidents::timeline_entry>& t) 
 void write_outbox(writer& w, const outbox_view& n) {
   w.StartObject();
   w.Key("receiver");
-  str(w, n.receiver);
+  write_string(w, n.receiver);
   w.Key("channel");
-  str(w, n.channel);
+  write_string(w, n.channel);
   w.Key("transition");
-  str(w, n.transition);
+  write_string(w, n.transition);
   w.Key("state");
-  str(w, n.state);
+  write_string(w, n.state);
   w.Key("attempts");
   w.Int(n.attempts);
   w.Key("last_status");
   w.Int(n.last_status);
   w.Key("last_error");
-  str(w, n.last_error);
+  write_string(w, n.last_error);
   w.Key("created_ms");
   w.Int64(n.created_ms);
   w.Key("next_attempt_ms");
@@ -688,13 +675,13 @@ std::string audit_json(const std::vector<audit_view>& v, std::size_t total) {
     w.Key("at_ms");
     w.Int64(e.at_ms);
     w.Key("actor");
-    str(w, e.actor);
+    write_string(w, e.actor);
     w.Key("role");
-    str(w, e.role);
+    write_string(w, e.role);
     w.Key("action");
-    str(w, e.action);
+    write_string(w, e.action);
     w.Key("target");
-    str(w, e.target);
+    write_string(w, e.target);
     w.Key("detail");
     string_map(w, e.detail);
     w.EndObject();

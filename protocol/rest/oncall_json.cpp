@@ -10,6 +10,7 @@
 #include "oncall/schedule.hpp"
 #include "protocol/http/http_types.hpp"
 #include "protocol/rest/incident_json.hpp"
+#include "protocol/rest/json_string.hpp"
 
 namespace wk::rest {
 
@@ -20,18 +21,6 @@ using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 constexpr std::int64_t day_ms = 86400000;
 constexpr const char* time_hint =
     "at must be unix milliseconds or an RFC 3339 time such as 2026-01-05T09:00:00Z (got ";
-
-// Non-ASCII goes through http::json_escape: RapidJSON's Writer copies invalid UTF-8 unchecked.
-void str(writer& w, std::string_view s) {
-  const bool ascii =
-      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    return;
-  }
-  const std::string quoted = "\"" + http::json_escape(s) + "\"";
-  w.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
-}
 
 }  // namespace
 
@@ -96,14 +85,14 @@ std::string oncall_json(const oncall::oncall_config& cfg, const oncall_query& q)
       continue;
     w.StartObject();
     w.Key("name");
-    str(w, s.name);
+    write_string(w, s.name);
     w.Key("on_call");
     if (auto user = oncall::on_call(s, q.at_ms)) {
       w.StartObject();
       w.Key("id");
-      str(w, *user);
+      write_string(w, *user);
       w.Key("name");
-      str(w, name_of(*user));
+      write_string(w, name_of(*user));
       w.EndObject();
     } else {
       w.Null();
@@ -113,9 +102,9 @@ std::string oncall_json(const oncall::oncall_config& cfg, const oncall_query& q)
     for (const auto& sh : oncall::shifts(s, q.at_ms, until_ms)) {
       w.StartObject();
       w.Key("user");
-      str(w, sh.user);
+      write_string(w, sh.user);
       w.Key("name");
-      str(w, name_of(sh.user));
+      write_string(w, name_of(sh.user));
       w.Key("start_ms");
       w.Int64(sh.start_ms);
       w.Key("end_ms");

@@ -13,6 +13,7 @@
 #include "protocol/http/uri.hpp"
 #include "protocol/rest/prom_api.hpp"
 #include "rules/group_evaluator.hpp"
+#include "protocol/rest/json_string.hpp"
 
 namespace wk::rest {
 
@@ -32,10 +33,6 @@ void number(writer& w, double v) {
     w.Double(v);
   else
     w.Null();
-}
-
-void str(writer& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
 }  // namespace
@@ -118,10 +115,10 @@ http::http_response answer_predictions(const http::http_request& req, const prom
   writer w(sb);
   w.StartObject();
   w.Key("query");
-  str(w, query);
+  write_string(w, query);
   if (service) {
     w.Key("service");
-    str(w, *service);
+    write_string(w, *service);
   }
   w.Key("generated_at_ms");
   w.Int64(now_ms);
@@ -139,17 +136,17 @@ http::http_response answer_predictions(const http::http_request& req, const prom
     w.StartObject();
     for (const auto& l : s.labels.labels()) {
       w.Key(l.name.data(), static_cast<rapidjson::SizeType>(l.name.size()));
-      str(w, l.value);
+      write_string(w, l.value);
     }
     w.EndObject();
     if (!f.error.empty()) {
       w.Key("error");
-      str(w, f.error);
+      write_string(w, f.error);
       w.EndObject();
       continue;
     }
     w.Key("method");
-    str(w, f.method);
+    write_string(w, f.method);
     w.Key("mae");
     number(w, f.mae);
     w.Key("last");
@@ -182,7 +179,7 @@ http::http_response answer_predictions(const http::http_request& req, const prom
         w.Key("at_ms");
         w.Int64(eta.at_ms);
         w.Key("text");
-        str(w, forecast::humanize_eta(now_ms, eta.at_ms));
+        write_string(w, forecast::humanize_eta(now_ms, eta.at_ms));
       }
       if (eta.band_reached) {
         w.Key("earliest_ms");

@@ -13,16 +13,13 @@
 #include "promql/lexer.hpp"
 #include "promql/parser.hpp"
 #include "protocol/http/uri.hpp"
+#include "protocol/rest/json_string.hpp"
 
 namespace wk::rest {
 
 namespace {
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void str(writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   if (pos + n > s.size()) return false;
@@ -105,8 +102,8 @@ const std::string* find(const std::map<std::string, std::string>& params, const 
 void write_labels(writer& w, const tsdb::label_set& labels) {
   w.StartObject();
   for (const auto& l : labels.labels()) {
-    str(w, l.name);
-    str(w, l.value);
+    write_string(w, l.name);
+    write_string(w, l.value);
   }
   w.EndObject();
 }
@@ -131,9 +128,9 @@ void write_point(writer& w, std::int64_t t_ms, const Value& v) {
   }
   w.RawValue(buf, static_cast<std::size_t>(n), rapidjson::kNumberType);
   if constexpr (std::is_same_v<Value, double>)
-    str(w, prom_value(v));
+    write_string(w, prom_value(v));
   else
-    str(w, *v);
+    write_string(w, *v);
   w.EndArray();
 }
 
@@ -318,7 +315,7 @@ std::string prom_strings_json(const std::vector<std::string>& values) {
   writer w(sb);
   start_success(w);
   w.StartArray();
-  for (const auto& v : values) str(w, v);
+  for (const auto& v : values) write_string(w, v);
   w.EndArray();
   w.EndObject();
   return sb.GetString();
@@ -331,9 +328,9 @@ std::string prom_error_json(std::string_view error_type, std::string_view messag
   w.Key("status");
   w.String("error");
   w.Key("errorType");
-  str(w, error_type);
+  write_string(w, error_type);
   w.Key("error");
-  str(w, message);
+  write_string(w, message);
   w.EndObject();
   return sb.GetString();
 }

@@ -1,4 +1,5 @@
 #include "protocol/rest/service_json.hpp"
+#include "protocol/rest/json_string.hpp"
 
 #include <algorithm>
 
@@ -10,10 +11,6 @@ namespace wk::rest {
 namespace {
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void str(writer& w, const std::string& s) {
-  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-}
 
 void key(writer& w, const char* k) {
   w.Key(k);
@@ -29,22 +26,22 @@ void time_or_null(writer& w, std::int64_t ms) {
 void write_service(writer& w, const watch::service_status& s) {
   w.StartObject();
   key(w, "name");
-  str(w, s.name);
+  write_string(w, s.name);
   key(w, "source");
-  str(w, s.source);
+  write_string(w, s.source);
   key(w, "state");
-  str(w, s.state.empty() ? watch::overall_state(s) : s.state);
+  write_string(w, s.state.empty() ? watch::overall_state(s) : s.state);
   key(w, "labels");
   w.StartObject();
   for (const auto& [k, v] : s.labels) {
     w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-    str(w, v);
+    write_string(w, v);
   }
   w.EndObject();
   key(w, "depends_on");
   w.StartArray();
   for (const auto& d : s.depends_on)
-    str(w, d);
+    write_string(w, d);
   w.EndArray();
   key(w, "scrape");
   if (!s.scrape.configured) {
@@ -53,7 +50,7 @@ void write_service(writer& w, const watch::service_status& s) {
     const auto& sc = s.scrape;
     w.StartObject();
     key(w, "url");
-    str(w, sc.url);
+    write_string(w, sc.url);
     key(w, "up");
     w.Bool(sc.up);
     key(w, "last_scrape_ms");
@@ -64,7 +61,7 @@ void write_service(writer& w, const watch::service_status& s) {
     if (sc.last_error.empty())
       w.Null();
     else
-      str(w, sc.last_error);
+      write_string(w, sc.last_error);
     key(w, "samples_scraped");
     w.Uint64(sc.samples_scraped);
     key(w, "series");
@@ -80,15 +77,15 @@ void write_service(writer& w, const watch::service_status& s) {
   for (const auto& c : s.checks) {
     w.StartObject();
     key(w, "name");
-    str(w, c.name);
+    write_string(w, c.name);
     key(w, "type");
-    str(w, c.type);
+    write_string(w, c.type);
     key(w, "target");
-    str(w, c.target);
+    write_string(w, c.target);
     key(w, "state");
     w.String(watch::to_string(c.state));
     key(w, "reason");
-    str(w, c.reason);
+    write_string(w, c.reason);
     key(w, "latency_ms");
     w.Double(c.latency_ms);
     key(w, "since_ms");

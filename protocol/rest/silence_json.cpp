@@ -12,6 +12,7 @@
 #include "oncall/config.hpp"
 #include "silences/maintenance.hpp"
 #include "silences/match.hpp"
+#include "protocol/rest/json_string.hpp"
 
 namespace wk::rest {
 
@@ -27,11 +28,6 @@ std::string echo(std::string_view s) {
   return notify::go_quote(notify::clip_utf8(s, max_echo_chars));
 }
 
-void str(writer& w, std::string_view s) {
-  std::string clean = notify::sanitize_utf8(s);
-  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()), true);
-}
-
 void int_or_null(writer& w, const std::optional<std::int64_t>& v) {
   if (v)
     w.Int64(*v);
@@ -42,7 +38,7 @@ void int_or_null(writer& w, const std::optional<std::int64_t>& v) {
 void matcher_list(writer& w, const std::vector<notify::matcher>& ms) {
   w.StartArray();
   for (const auto& m : ms)
-    str(w, m.str());
+    write_string(w, m.str());
   w.EndArray();
 }
 
@@ -187,7 +183,7 @@ std::optional<silence_request> parse_request(std::string_view body, std::int64_t
 void write_silence(writer& w, const silences::silence& s, std::int64_t now_ms) {
   w.StartObject();
   w.Key("id");
-  str(w, s.id);
+  write_string(w, s.id);
   w.Key("matchers");
   matcher_list(w, s.matchers);
   w.Key("starts_at_ms");
@@ -195,13 +191,13 @@ void write_silence(writer& w, const silences::silence& s, std::int64_t now_ms) {
   w.Key("ends_at_ms");
   w.Int64(s.ends_at_ms);
   w.Key("created_by");
-  str(w, s.created_by);
+  write_string(w, s.created_by);
   w.Key("created_at_ms");
   w.Int64(s.created_at_ms);
   w.Key("comment");
-  str(w, s.comment);
+  write_string(w, s.comment);
   w.Key("source");
-  str(w, s.source);
+  write_string(w, s.source);
   bool active = silences::active(s, now_ms);
   w.Key("state");
   w.String(active ? "active" : now_ms < s.starts_at_ms ? "pending" : "expired");
@@ -253,21 +249,21 @@ std::string maintenance_json(const std::vector<silences::maintenance_window>& v,
     auto next = silences::next_occurrence(m, now_ms);
     w.StartObject();
     w.Key("name");
-    str(w, m.name);
+    write_string(w, m.name);
     w.Key("matchers");
     matcher_list(w, m.matchers);
     w.Key("repeat");
-    str(w, silences::recurrence_name(m.repeat));
+    write_string(w, silences::recurrence_name(m.repeat));
     w.Key("start_ms");
     w.Int64(m.start_ms);
     w.Key("duration_ms");
     w.Int64(m.duration_ms);
     w.Key("time_zone");
-    str(w, m.time_zone);
+    write_string(w, m.time_zone);
     w.Key("until_ms");
     int_or_null(w, m.until_ms == 0 ? std::nullopt : std::optional<std::int64_t>(m.until_ms));
     w.Key("comment");
-    str(w, m.comment);
+    write_string(w, m.comment);
     w.Key("active");
     w.Bool(current.has_value());
     w.Key("current_end_ms");
